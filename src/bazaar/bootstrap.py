@@ -1,0 +1,215 @@
+"""Composition root: ``build(settings)`` chooses every adapter and wires every service.
+
+Nothing else constructs adapters. Tests call ``build`` with the settings (and fakes) they
+want; the CLI and the ASGI app call it once at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+import redis
+from argon2 import PasswordHasher
+
+from bazaar.audit.service import AuditService
+from bazaar.catalog import handlers as catalog_handlers
+from bazaar.catalog.service import CatalogService
+from bazaar.config import Settings
+from bazaar.identity.service import IdentityService
+from bazaar.infra import outbox
+from bazaar.infra.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from bazaar.infra.cache import Cache, MemoryCache, NamespacedCache, RedisCache
+from bazaar.infra.db import Database, create_db_engine
+from bazaar.infra.dispatcher import Deliverer, Dispatcher, HandlerRegistry
+from bazaar.infra.metrics import Metrics
+from bazaar.infra.nats_sink import NatsJetStreamSink
+from bazaar.infra.netguard import parse_networks
+from bazaar.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bazaar.infra.sinks import SinkSubscriber
+from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.kernel.clock import Clock, SystemClock
+from bazaar.kernel.events import Actor
+from bazaar.kernel.pagination import CursorCodec
+from bazaar.webhooks.delivery import WebhookDeliverer
+from bazaar.webhooks.service import WebhookResolver, WebhookService
+
+log = logging.getLogger("bazaar")
+
+Resolver = Callable[[str, int], list[str]]
+
+
+@dataclass
+class Container:
+    """Every adapter and service of one running Bazaar, built by :func:`build`."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    cache: Cache
+    pages: NamespacedCache
+    limiter: RateLimiter
+    blobs: BlobStore
+    cursors: CursorCodec
+    handlers: HandlerRegistry
+    resolvers: list[outbox.SubscriberResolver]
+    deliverers: dict[str, Deliverer]
+    dispatcher: Dispatcher
+    metrics: Metrics
+    identity: IdentityService = field(init=False)
+    catalog: CatalogService = field(init=False)
+    webhooks: WebhookService = field(init=False)
+    audit: AuditService = field(init=False)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def uow(self, actor: Actor) -> SqlUnitOfWork:
+        """A unit of work whose events wake the in-process dispatcher after commit."""
+        return SqlUnitOfWork(
+            self.db, self.clock, self.resolvers, actor=actor, on_events=self.dispatcher.wake
+        )
+
+    def outbox_stats(self) -> outbox.OutboxStats:
+        with self.db.read() as conn:
+            return outbox.outbox_stats(conn, self.clock.now())
+
+    def purge_expired(self) -> dict[str, int]:
+        """Remove what has outlived its time to live (delivered deliveries, dead tokens)."""
+        cutoff = self.clock.now() - timedelta(days=self.settings.delivered_retention_days)
+        with self.db.write() as conn:
+            deliveries = outbox.purge_delivered(conn, cutoff)
+        return {"deliveries": deliveries, "tokens": self.identity.purge_expired_tokens()}
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("error while closing")
+        self.db.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    http_client: httpx.Client | None = None,
+    resolve: Resolver | None = None,
+) -> Container:
+    """Build the container for ``settings``.
+
+    ``http_client`` and ``resolve`` let tests route outbound webhooks and DNS; production
+    leaves them unset.
+    """
+    clock = clock or SystemClock()
+    db = Database(
+        create_db_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+    )
+    closers: list[Callable[[], None]] = []
+    cache: Cache
+    limiter: RateLimiter
+    if settings.redis_url:
+        redis_client = redis.Redis.from_url(settings.redis_url)
+        closers.append(redis_client.close)
+        cache = RedisCache(redis_client)
+        limiter = RedisRateLimiter(redis_client)
+    else:
+        cache = MemoryCache(max_entries=settings.cache_max_entries)
+        limiter = MemoryRateLimiter()
+    blobs: BlobStore
+    if settings.s3_bucket:
+        blobs = S3BlobStore(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            public_base_url=settings.s3_public_base_url,
+        )
+    else:
+        blobs = LocalBlobStore(settings.media_dir, base_url=settings.media_base_url)
+
+    allowed_networks = parse_networks(settings.webhook_allowed_networks)
+    handlers = HandlerRegistry()
+    if http_client is None:
+        http_client = WebhookDeliverer.build_client(
+            settings.webhook_connect_timeout_s, settings.webhook_read_timeout_s
+        )
+        closers.append(http_client.close)
+    webhook_deliverer = WebhookDeliverer(
+        db, clock, http_client, allowed_networks=allowed_networks, resolve=resolve
+    )
+    resolvers: list[outbox.SubscriberResolver] = [handlers, WebhookResolver()]
+    deliverers: dict[str, Deliverer] = {"handler": handlers, "webhook": webhook_deliverer}
+    if settings.nats_url:
+        sink = NatsJetStreamSink(settings.nats_url, stream=settings.nats_stream)
+        closers.append(sink.close)
+        nats = SinkSubscriber("nats", sink)
+        resolvers.append(nats)
+        deliverers["sink"] = nats
+
+    dispatcher = Dispatcher(
+        db,
+        clock,
+        deliverers,
+        batch_size=settings.dispatcher_batch_size,
+        lease_s=settings.delivery_lease_s,
+        max_attempts=settings.delivery_max_attempts,
+        backoff_base_s=settings.delivery_backoff_base_s,
+        backoff_max_s=settings.delivery_backoff_max_s,
+        poll_s=settings.dispatcher_poll_s,
+    )
+    container = Container(
+        settings=settings,
+        clock=clock,
+        db=db,
+        cache=cache,
+        pages=NamespacedCache(cache),
+        limiter=limiter,
+        blobs=blobs,
+        cursors=CursorCodec(settings.secret_key),
+        handlers=handlers,
+        resolvers=resolvers,
+        deliverers=deliverers,
+        dispatcher=dispatcher,
+        metrics=Metrics(),
+        closers=closers,
+    )
+    container.metrics = Metrics(container.outbox_stats)
+    container.identity = IdentityService(
+        db,
+        container.uow,
+        clock,
+        PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
+        limiter,
+        container.cursors,
+        token_ttl_s=settings.token_ttl_s,
+        login_max_failures=settings.login_max_failures,
+        login_lockout_s=settings.login_lockout_s,
+    )
+    container.catalog = CatalogService(
+        db,
+        container.uow,
+        clock,
+        container.cursors,
+        on_change=lambda: container.pages.invalidate(catalog_handlers.CACHE_NAMESPACE),
+    )
+    container.webhooks = WebhookService(
+        db,
+        container.uow,
+        clock,
+        container.cursors,
+        allowed_networks=allowed_networks,
+        resolve=resolve,
+    )
+    container.audit = AuditService(db, container.uow, clock, container.cursors)
+
+    # The explicit handler registry: every in-process subscription in one place.
+    catalog_handlers.register(handlers, container.pages)
+    return container

@@ -1,0 +1,1 @@
+"""Catalog: products shoppers browse and every other context refers to by id."""

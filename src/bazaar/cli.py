@@ -1,0 +1,163 @@
+"""The ``bazaar`` command."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from bazaar import __version__
+from bazaar.config import Settings
+from bazaar.infra.logging import configure_logging
+
+app = typer.Typer(help="Bazaar: retail commerce and marketplace platform.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Apply database migrations (idempotent)."""
+    from bazaar import migrate as migrations
+    from bazaar.infra.db import create_db_engine
+
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrations.upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes")] = 1,
+) -> None:
+    """Serve the API. With one worker the event dispatcher runs in-process (embedded mode)."""
+    import uvicorn
+
+    settings = _settings()
+    if workers == 1:
+        from bazaar.bootstrap import build
+        from bazaar.http.app import create_app
+
+        uvicorn.run(
+            create_app(build(settings)),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+        return
+    if settings.dispatcher_embedded:
+        typer.echo(
+            "note: several workers: run `bazaar worker` for events "
+            "(set BAZAAR_DISPATCHER_EMBEDDED=false to silence)",
+            err=True,
+        )
+    uvicorn.run(
+        "bazaar.http.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the event dispatcher until interrupted (run as many as you like)."""
+    from bazaar.bootstrap import build
+
+    container = build(_settings())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    container.dispatcher.start()
+    typer.echo("dispatcher running", err=True)
+    stop.wait()
+    container.close()
+
+
+@app.command("create-operator")
+def create_operator(
+    email: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Create an operator account."""
+    from bazaar.bootstrap import build
+    from bazaar.identity.model import Role
+    from bazaar.kernel.errors import DomainError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise typer.BadParameter("passwords differ")
+    container = build(_settings())
+    try:
+        user = container.identity.create_user(None, email, password, Role.OPERATOR)
+    except DomainError as exc:
+        details = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        typer.echo(f"error: {exc.detail}{' (' + details + ')' if details else ''}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        container.close()
+    typer.echo(user.id)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data set (idempotent: existing demo records are kept)."""
+    from bazaar.bootstrap import build
+    from bazaar.demo import load_demo
+
+    container = build(_settings())
+    try:
+        summary = load_demo(container)
+        container.dispatcher.drain()
+    finally:
+        container.close()
+    for name, count in summary.items():
+        typer.echo(f"{name}: {count}")
+
+
+@app.command()
+def purge() -> None:
+    """Delete data past its time to live (delivered deliveries, expired tokens)."""
+    from bazaar.bootstrap import build
+
+    container = build(_settings())
+    try:
+        removed = container.purge_expired()
+    finally:
+        container.close()
+    for name, count in removed.items():
+        typer.echo(f"{name}: {count} removed")
+
+
+def main() -> None:
+    app()

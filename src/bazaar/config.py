@@ -1,0 +1,90 @@
+"""Settings: every knob Bazaar has, read once from ``BAZAAR_*`` environment variables.
+
+One :class:`Settings` object is built at start-up and passed down through
+:func:`bazaar.bootstrap.build`; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused when env=production
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """All configuration. Defaults give the embedded laptop set-up (SQLite, one process)."""
+
+    model_config = SettingsConfigDict(env_prefix="BAZAAR_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    secret_key: str = Field(DEV_SECRET, min_length=16)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # storage
+    database_url: str = "sqlite:///./var/bazaar.db"
+    database_pool_size: int = Field(10, ge=1, le=200)
+    database_echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    redis_url: str | None = None
+    nats_url: str | None = None
+    nats_stream: str = "BAZAAR_EVENTS"
+    media_dir: Path = Path("./var/media")
+    media_base_url: str = "/media"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_public_base_url: str | None = None
+
+    # caching
+    cache_ttl_s: int = Field(60, ge=0)
+    cache_max_entries: int = Field(10_000, ge=1)
+
+    # HTTP edge
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    rate_limit_per_minute: int = Field(1200, ge=0)  # 0 disables
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # identity
+    token_ttl_s: int = Field(86_400, ge=60)
+    login_max_failures: int = Field(5, ge=1)
+    login_lockout_s: int = Field(900, ge=1)
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65_536, ge=8)
+
+    # events and webhooks
+    dispatcher_embedded: bool = True
+    dispatcher_poll_s: float = Field(0.5, gt=0)
+    dispatcher_batch_size: int = Field(50, ge=1, le=1000)
+    delivery_max_attempts: int = Field(8, ge=1, le=50)
+    delivery_backoff_base_s: float = Field(2.0, gt=0)
+    delivery_backoff_max_s: float = Field(3600.0, gt=0)
+    delivery_lease_s: float = Field(60.0, gt=0)
+    delivered_retention_days: int = Field(14, ge=1)
+    webhook_connect_timeout_s: float = Field(3.0, gt=0)
+    webhook_read_timeout_s: float = Field(10.0, gt=0)
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", "webhook_allowed_networks", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    def model_post_init(self, __context: object) -> None:
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("BAZAAR_SECRET_KEY must be set in production")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

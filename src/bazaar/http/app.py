@@ -1,0 +1,85 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from bazaar import __version__
+from bazaar.audit.api import router as audit_router
+from bazaar.bootstrap import Container, build
+from bazaar.catalog.api import router as catalog_router
+from bazaar.config import Settings
+from bazaar.http.middleware import EdgeMiddleware
+from bazaar.http.ops import router as ops_router
+from bazaar.http.problems import install_problem_handlers
+from bazaar.identity.api import router as identity_router
+from bazaar.infra.logging import configure_logging
+from bazaar.webhooks.api import router as webhooks_router
+
+DESCRIPTION = """\
+Bazaar's HTTP API. Errors are `application/problem+json` (RFC 9457) with field-level
+`errors`; lists use opaque keyset cursors (`limit` at most 100); money is
+`{"amount": <minor units>, "currency": "<ISO 4217>"}`. Authenticate with
+`Authorization: Bearer <token or API key>`.
+"""
+
+
+def create_app(container: Container, *, run_dispatcher: bool | None = None) -> FastAPI:
+    """Build the app around ``container``.
+
+    ``run_dispatcher`` starts the event dispatcher as a background thread for the app's
+    lifetime (the embedded set-up); it defaults to ``settings.dispatcher_embedded``.
+    """
+    settings = container.settings
+    embedded = settings.dispatcher_embedded if run_dispatcher is None else run_dispatcher
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if embedded:
+            container.dispatcher.start()
+        try:
+            yield
+        finally:
+            container.dispatcher.stop()
+
+    app = FastAPI(
+        title="Bazaar",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    for router in (ops_router, identity_router, catalog_router, webhooks_router, audit_router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=container.metrics,
+        limiter=container.limiter,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (``bazaar serve`` with several workers)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(build(settings))

@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the container, the caller, and the role a route demands.
+
+This is the only place ``Depends`` is used; routes receive typed aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Query, Request
+
+from bazaar.identity.model import Principal, Role
+from bazaar.kernel.errors import Unauthenticated
+from bazaar.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from bazaar.bootstrap import Container
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated["Container", Depends(get_container)]
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Use 'Authorization: Bearer <token or API key>'")
+        return value.strip()
+    api_key = request.headers.get("x-api-key")
+    return api_key.strip() if api_key else None
+
+
+def optional_principal(request: Request) -> Principal | None:
+    credential = _credential(request)
+    if credential is None:
+        return None
+    principal = get_container(request).identity.authenticate(credential)
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(request: Request) -> Principal:
+    principal = optional_principal(request)
+    if principal is None:
+        raise Unauthenticated("This endpoint requires authentication")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Request], Principal]:
+    """A dependency stating a route's role; operators pass every role check."""
+
+    def dependency(request: Request) -> Principal:
+        principal = current_principal(request)
+        principal.require_role(*roles)
+        return principal
+
+    return dependency
+
+
+Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
+Staff = Annotated[Principal, Depends(require_role(Role.OPERATOR, Role.REVIEWER))]
+
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}"),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=1024, description="Opaque cursor from the previous page's `next_cursor`"),
+]
+DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

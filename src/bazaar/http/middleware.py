@@ -1,0 +1,177 @@
+"""The edge middleware: one pure-ASGI layer, because each extra layer costs every request.
+
+In order: request id, rate limit, body size limit, then the app; on the way out: security
+headers, a default ``Cache-Control: no-store``, the latency metric by route template, and a
+500 problem (never a traceback) for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bazaar.http.problems import problem_response
+from bazaar.infra.logging import reset_request_id, set_request_id
+from bazaar.infra.metrics import Metrics
+from bazaar.infra.ratelimit import RateLimiter
+from bazaar.kernel.ids import new_id
+
+log = logging.getLogger("bazaar.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+# FastAPI's interactive docs load Swagger UI / ReDoc from a CDN.
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
+)
+
+_STATIC_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class EdgeMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        limiter: RateLimiter | None,
+        rate_limit_per_minute: int,
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.limiter = limiter if rate_limit_per_minute > 0 else None
+        self.rate_limit = rate_limit_per_minute
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        path: str = scope["path"]
+        status_holder = [500]
+        response_started = [False]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_started[0] = True
+                status_holder[0] = message["status"]
+                out = list(message.get("headers", []))
+                names = {name.lower() for name, _ in out}
+                out.append((b"x-request-id", request_id.encode()))
+                out.extend(h for h in _STATIC_HEADERS if h[0] not in names)
+                if b"content-security-policy" not in names:
+                    out.append((b"content-security-policy", _csp_for(path, out).encode()))
+                if b"cache-control" not in names:
+                    out.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": out}
+            await send(message)
+
+        try:
+            refusal = self._check_limits(scope, headers, path)
+            if refusal is not None:
+                await refusal(scope, receive, send_wrapper)
+                return
+            await self.app(scope, self._limited_receive(receive), send_wrapper)
+        except BodyTooLarge:
+            if not response_started[0]:
+                await self._too_large()(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"path": path, "method": scope["method"]})
+            if not response_started[0]:
+                await problem_response(
+                    500, detail="An unexpected error occurred; quote the request id."
+                )(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.request_duration.labels(
+                scope["method"], template, str(status_holder[0])
+            ).observe(time.perf_counter() - started)
+            reset_request_id(token)
+
+    def _check_limits(self, scope: Scope, headers: dict[str, str], path: str) -> Any:
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            return self._too_large()
+        if self.limiter is None or path in _UNLIMITED_PATHS:
+            return None
+        credential = headers.get("authorization")
+        if credential:
+            key = "rl:cred:" + hashlib.sha256(credential.encode()).hexdigest()[:24]
+        else:
+            client = scope.get("client")
+            key = "rl:ip:" + (client[0] if client else "unknown")
+        decision = self.limiter.hit(key, self.rate_limit, 60)
+        if decision.allowed:
+            return None
+        self.metrics.rate_limited.inc()
+        return problem_response(
+            429,
+            detail="Rate limit exceeded",
+            headers={
+                "Retry-After": str(max(1, decision.retry_after_s)),
+                "RateLimit-Limit": str(decision.limit),
+                "RateLimit-Remaining": "0",
+            },
+        )
+
+    def _too_large(self) -> Any:
+        return problem_response(413, detail=f"The request body exceeds {self.max_body_bytes} bytes")
+
+    def _limited_receive(self, receive: Receive) -> Receive:
+        received = 0
+        limit = self.max_body_bytes
+
+        async def wrapped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        return wrapped
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def _csp_for(path: str, headers: list[tuple[bytes, bytes]]) -> str:
+    if path in _DOCS_PATHS:
+        return DOCS_CSP
+    for name, value in headers:
+        if name.lower() == b"content-type" and value.startswith(b"text/html"):
+            return PAGE_CSP
+    return API_CSP

@@ -1,0 +1,1 @@
+"""Identity: users and roles, bearer tokens, partner API keys."""

@@ -1,0 +1,1 @@
+"""Adapters to infrastructure (cache, rate limits, blobs, ...), each behind a Protocol port."""

@@ -1,0 +1,1 @@
+"""Small, dependency-free building blocks shared by every bounded context."""

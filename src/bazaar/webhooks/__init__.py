@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoint registration, signed delivery and receiver-side verification."""

@@ -1,0 +1,176 @@
+"""Webhook subscription use cases, and the resolver that fans events out to subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from bazaar.identity.model import Principal, Role
+from bazaar.infra.db import Database
+from bazaar.infra.netguard import IPNetwork, check_outbound_url
+from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.kernel.clock import Clock
+from bazaar.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from bazaar.kernel.events import Actor, Event
+from bazaar.kernel.ids import new_id
+from bazaar.kernel.pagination import CursorCodec, Page, after_from, page_after, scope_for
+from bazaar.webhooks import store
+from bazaar.webhooks.model import (
+    OPERATOR_OWNER,
+    OWNER_TYPES,
+    Subscription,
+    WebhookSubscribed,
+    WebhookUnsubscribed,
+    validate_event_types,
+)
+from bazaar.webhooks.signature import generate_secret
+
+UowFactory = Callable[[Actor], SqlUnitOfWork]
+PLATFORM_OWNER_ID = "platform"
+
+
+class WebhookService:
+    def __init__(
+        self,
+        db: Database,
+        uow: UowFactory,
+        clock: Clock,
+        cursors: CursorCodec,
+        *,
+        allowed_networks: Sequence[IPNetwork] = (),
+        resolve: Callable[[str, int], list[str]] | None = None,
+    ) -> None:
+        self._db = db
+        self._uow = uow
+        self._clock = clock
+        self._cursors = cursors
+        self._allowed_networks = tuple(allowed_networks)
+        self._resolve = resolve
+
+    def check_url(self, url: str) -> None:
+        """Refuse URLs that resolve to private, loopback or link-local addresses (SSRF)."""
+        check_outbound_url(
+            url, allowed_networks=self._allowed_networks, resolve=self._resolve, field="url"
+        )
+
+    def subscribe(
+        self,
+        principal: Principal,
+        *,
+        url: str,
+        event_types: list[str],
+        description: str = "",
+        owner_type: str | None = None,
+        owner_id: str | None = None,
+    ) -> Subscription:
+        """Create a subscription; its secret is generated here and returned to the caller.
+
+        Sellers, brands and partners subscribe for their own organisation; operators may name
+        any owner, or none for a platform-wide subscription that sees every event.
+        """
+        owner_type, owner_id = self._owner_for(principal, owner_type, owner_id)
+        types = validate_event_types(event_types)
+        self.check_url(url)
+        sub = Subscription(
+            id=new_id("whk"),
+            owner_type=owner_type,
+            owner_id=owner_id,
+            url=url,
+            secret=generate_secret(),
+            event_types=types,
+            description=description.strip(),
+            active=True,
+            created_at=self._clock.now(),
+        )
+        with self._uow(principal.actor) as uow:
+            store.insert(uow.conn, sub)
+            uow.record(
+                WebhookSubscribed(
+                    subscription_id=sub.id,
+                    owner_type=owner_type,
+                    owner_id=owner_id,
+                    url=url,
+                    event_types=list(types),
+                )
+            )
+            uow.commit()
+        return sub
+
+    def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        """Operators see every subscription; others see their organisation's."""
+        owner = self._visible_owner(principal)
+        scope = scope_for("webhooks", owner=owner)
+        after_id = after_from(self._cursors, cursor, scope)
+        with self._db.read() as conn:
+            rows = store.list_for(conn, owner, after_id, limit + 1)
+        return page_after(self._cursors, rows, limit, scope, key=lambda s: s.id)
+
+    def get(self, principal: Principal, sub_id: str) -> Subscription:
+        owner = self._visible_owner(principal)
+        with self._db.read() as conn:
+            sub = store.get(conn, sub_id)
+        if (
+            sub is None
+            or not sub.active
+            or (owner is not None and (sub.owner_type, sub.owner_id) != owner)
+        ):
+            raise NotFound("No such webhook subscription")
+        return sub
+
+    def unsubscribe(self, principal: Principal, sub_id: str) -> None:
+        """Deactivate a subscription; deliveries still queued for it end as dead, not lost."""
+        sub = self.get(principal, sub_id)
+        with self._uow(principal.actor) as uow:
+            if store.deactivate(uow.conn, sub.id):
+                uow.record(
+                    WebhookUnsubscribed(
+                        subscription_id=sub.id, owner_type=sub.owner_type, owner_id=sub.owner_id
+                    )
+                )
+            uow.commit()
+
+    def _owner_for(
+        self, principal: Principal, owner_type: str | None, owner_id: str | None
+    ) -> tuple[str, str]:
+        if principal.role is Role.OPERATOR and principal.kind == "user":
+            if owner_type is None and owner_id is None:
+                return OPERATOR_OWNER, PLATFORM_OWNER_ID
+            if owner_type not in OWNER_TYPES or not owner_id:
+                raise ValidationFailed.on("owner_type", "Name both owner_type and owner_id")
+            return owner_type, owner_id
+        if principal.role in (Role.SELLER, Role.BRAND, Role.PARTNER) and principal.org_id:
+            principal.require_scope("webhooks:write")
+            if owner_type not in (None, principal.role.value) or owner_id not in (
+                None,
+                principal.org_id,
+            ):
+                raise PermissionDenied("You can only subscribe for your own organisation")
+            return principal.role.value, principal.org_id
+        raise PermissionDenied("This role cannot subscribe to webhooks")
+
+    def _visible_owner(self, principal: Principal) -> tuple[str, str] | None:
+        if principal.role is Role.OPERATOR and principal.kind == "user":
+            return None
+        if principal.role in (Role.SELLER, Role.BRAND, Role.PARTNER) and principal.org_id:
+            principal.require_scope("webhooks:read")
+            return principal.role.value, principal.org_id
+        raise PermissionDenied("This role has no webhook subscriptions")
+
+
+class WebhookResolver:
+    """Outbox subscriber resolver: one delivery per interested, entitled subscription."""
+
+    def subscribers(self, conn: Connection, event: Event) -> list[str]:
+        found = store.candidates(conn, public=event.public, audience=event.audience())
+        return [f"webhook:{sub.id}" for sub in found if sub.wants(event)]
+
+
+def subscription_for_delivery(db: Database, sub_id: str) -> Subscription | None:
+    with db.read() as conn:
+        return store.get(conn, sub_id)
+
+
+def utc_timestamp(moment: datetime) -> int:
+    return int(moment.timestamp())

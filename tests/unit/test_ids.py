@@ -1,0 +1,115 @@
+"""Prefixed, time-sortable ids."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bazaar.kernel.errors import ValidationFailed
+from bazaar.kernel.ids import is_valid_id, new_id, prefix_of, timestamp_of
+
+CROCKFORD_LOWER = set("0123456789abcdefghjkmnpqrstvwxyz")
+
+
+def test_new_id_has_prefix_and_26_char_crockford_body() -> None:
+    # when
+    value = new_id("prd")
+    # then
+    prefix, _, body = value.partition("_")
+    assert prefix == "prd"
+    assert len(body) == 26
+    assert set(body) <= CROCKFORD_LOWER
+    assert is_valid_id(value, "prd")
+    assert prefix_of(value) == "prd"
+
+
+def test_ids_from_a_tight_loop_are_unique_and_sorted() -> None:
+    # when many ids are made within the same few milliseconds
+    ids = [new_id("ord") for _ in range(20_000)]
+    # then
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_ids_from_many_threads_are_unique_and_each_thread_sees_order() -> None:
+    # given
+    per_thread: list[list[str]] = [[] for _ in range(8)]
+
+    def make(bucket: list[str]) -> None:
+        for _ in range(2_000):
+            bucket.append(new_id("usr"))
+
+    threads = [threading.Thread(target=make, args=(bucket,)) for bucket in per_thread]
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then
+    everything = [value for bucket in per_thread for value in bucket]
+    assert len(set(everything)) == len(everything)
+    for bucket in per_thread:
+        assert bucket == sorted(bucket)
+
+
+def test_timestamp_of_round_trips_creation_time() -> None:
+    # given
+    before = datetime.now(UTC)
+    # when
+    value = new_id("inv")
+    after = datetime.now(UTC)
+    # then
+    created = timestamp_of(value)
+    assert created.tzinfo == UTC
+    assert before - timedelta(milliseconds=1) <= created <= after
+
+
+def test_known_id_decodes_to_known_time() -> None:
+    # given the ULID spec example timestamp 01ARYZ6S41 = 1469918176385 ms
+    value = "prd_01aryz6s41tsv4rrffq69g5fav"
+    # when
+    created = timestamp_of(value)
+    # then
+    assert created == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=1469918176385)
+
+
+@pytest.mark.parametrize("prefix", ["", "p", "PRD", "prd1", "toolongpx", "pr_d", "prd ", "ç"])
+def test_invalid_prefixes_are_rejected(prefix: str) -> None:
+    # when / then
+    with pytest.raises(ValueError, match="prefix"):
+        new_id(prefix)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "prd",
+        "prd_",
+        "prd_01ARYZ6S41TSV4RRFFQ69G5FAV",  # uppercase is not canonical
+        "prd_01aryz6s41tsv4rrffq69g5fa",  # 25 chars
+        "prd_01aryz6s41tsv4rrffq69g5fav0",  # 27 chars
+        "prd_81aryz6s41tsv4rrffq69g5fav",  # overflows 128 bits
+        "prd_01aryz6s41tsv4rrffq69g5fau",  # u is not Crockford
+        "prd_01aryz6s41tsv4rrffq69g5fav\n",
+        "p_01aryz6s41tsv4rrffq69g5fav",
+    ],
+)
+def test_malformed_ids_are_rejected(value: str) -> None:
+    # when / then
+    assert not is_valid_id(value)
+    with pytest.raises(ValidationFailed):
+        prefix_of(value)
+    with pytest.raises(ValidationFailed):
+        timestamp_of(value)
+
+
+def test_is_valid_id_checks_the_expected_prefix() -> None:
+    # given
+    value = new_id("prd")
+    # when / then
+    assert is_valid_id(value)
+    assert is_valid_id(value, "prd")
+    assert not is_valid_id(value, "ord")
