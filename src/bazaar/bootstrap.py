@@ -186,7 +186,11 @@ def build(
         db,
         container.uow,
         clock,
-        PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
+        PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
         limiter,
         container.cursors,
         token_ttl_s=settings.token_ttl_s,

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(900, ge=1)
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65_536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1, le=64)
 
     # events and webhooks
     dispatcher_embedded: bool = True

@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("org_id", sa.String(length=40), nullable=True),
-        sa.Column("disabled", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", bazaar.infra.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.Column("secret", sa.String(length=128), nullable=False),
         sa.Column("event_types", bazaar.infra.db.Json, nullable=False),
         sa.Column("description", sa.String(length=200), server_default="", nullable=False),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", bazaar.infra.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
     )
