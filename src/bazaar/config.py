@@ -28,7 +28,6 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     secret_key: str = Field(DEV_SECRET, min_length=16)
-    public_base_url: str = "http://127.0.0.1:8000"
 
     # storage
     database_url: str = "sqlite:///./var/bazaar.db"

@@ -13,6 +13,7 @@ import re
 import time
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bazaar.http.problems import problem_response
@@ -48,8 +49,11 @@ _STATIC_HEADERS = [
 ]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    # An HTTPException because FastAPI turns any other error raised while reading the body
+    # into a 400; this one it re-raises, and the problem handlers answer 413.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"The request body exceeds {limit} bytes")
 
 
 class EdgeMiddleware:
@@ -158,7 +162,7 @@ class EdgeMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         return wrapped

@@ -8,15 +8,18 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from bazaar.http.schemas import StrictModel
-from bazaar.identity.model import MAX_PASSWORD_LENGTH, ApiKey, Role, User
+from bazaar.identity.model import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ApiKey, Role, User
 
 Email = Annotated[str, Field(min_length=3, max_length=254, examples=["ada@example.com"])]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+# The policy is checked here too so a weak password is reported as ``body.password``, like
+# every other field problem; sign-in keeps the lax form so it reveals nothing about the policy.
+NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class RegisterIn(StrictModel):
     email: Email
-    password: Password
+    password: NewPassword
 
 
 class TokenIn(StrictModel):
