@@ -21,7 +21,9 @@ def test_emails_are_normalised(raw: str, expected: str) -> None:
     assert normalize_email(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "no-at", "a@b", "a@-b.com", "a b@example.com", "x" * 250 + "@e.com"])
+@pytest.mark.parametrize(
+    "raw", ["", "no-at", "a@b", "a@-b.com", "a b@example.com", "x" * 250 + "@e.com"]
+)
 def test_bad_emails_are_refused_naming_the_field(raw: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         normalize_email(raw)

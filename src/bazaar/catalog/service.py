@@ -19,7 +19,7 @@ from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, NotFound
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
-from bazaar.kernel.pagination import CursorCodec, Page, scope_for
+from bazaar.kernel.pagination import CursorCodec, Page, after_from, page_after, scope_for
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
 
@@ -103,19 +103,9 @@ class CatalogService:
         """One page in creation order, with an opaque cursor bound to these filters."""
         statuses = STAFF_STATUSES if staff else PUBLIC_STATUSES
         scope = scope_for("products", category=category, staff=staff)
-        after_id = None
-        if cursor:
-            position = self._cursors.decode(cursor, scope=scope)
-            after = position.get("after")
-            after_id = after if isinstance(after, str) else None
+        after_id = after_from(self._cursors, cursor, scope)
         with self._db.read() as conn:
             rows = store.list_products(
                 conn, statuses=statuses, category=category, after_id=after_id, limit=limit + 1
             )
-        items = rows[:limit]
-        next_cursor = (
-            self._cursors.encode({"after": items[-1].id}, scope=scope)
-            if len(rows) > limit
-            else None
-        )
-        return Page(items=items, next_cursor=next_cursor)
+        return page_after(self._cursors, rows, limit, scope, key=lambda p: p.id)

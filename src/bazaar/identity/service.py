@@ -306,12 +306,12 @@ class IdentityService:
             if key is None or (owner is not None and (key.owner_type, key.owner_id) != owner):
                 raise NotFound("No such API key")
             now = self._clock.now()
-            store.revoke_api_key(uow.conn, key_id, now)
-            uow.record(
-                ApiKeyRevoked(
-                    api_key_id=key.id, owner_type=key.owner_type.value, owner_id=key.owner_id
+            if store.revoke_api_key(uow.conn, key_id, now):  # revoking twice is a no-op
+                uow.record(
+                    ApiKeyRevoked(
+                        api_key_id=key.id, owner_type=key.owner_type.value, owner_id=key.owner_id
+                    )
                 )
-            )
             uow.commit()
         return key if key.revoked_at is not None else replace(key, revoked_at=now)
 

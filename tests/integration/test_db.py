@@ -1,0 +1,81 @@
+"""The data layer's promises: concurrent writers queue instead of failing; times stay UTC."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from bazaar.bootstrap import Container
+from bazaar.catalog.model import ProductDraft
+from bazaar.identity.model import Role
+from bazaar.infra.outbox import events_table
+from bazaar.kernel.money import Money
+from tests.support.factories import make_account
+
+
+def test_concurrent_writers_all_succeed(container: Container) -> None:
+    # given eight threads creating products at the same moment (with their events)
+    operator = make_account(container, Role.OPERATOR)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def create(worker: int) -> None:
+        start.wait()
+        for i in range(10):
+            try:
+                container.catalog.create_product(
+                    operator.principal,
+                    ProductDraft(f"P {worker}-{i}", f"C-{worker}-{i}", Money(100, "EUR"), "misc"),
+                )
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then none failed with "database is locked", and every product has its event
+    assert errors == []
+    page = container.catalog.list_products(category="misc", limit=100, cursor=None)
+    assert len(page.items) == 80
+    with container.db.read() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(events_table)
+            .where(events_table.c.type == "ProductCreated")
+        ).scalar()
+    assert count == 80
+
+
+def test_times_round_trip_as_aware_utc(container: Container) -> None:
+    operator = make_account(container, Role.OPERATOR)
+    created = container.catalog.create_product(
+        operator.principal, ProductDraft("T", "T-1", Money(1, "EUR"), "misc")
+    )
+    fetched = container.catalog.get_product(created.id)
+    assert fetched.created_at == created.created_at
+    assert fetched.created_at.tzinfo is not None
+    assert fetched.created_at.utcoffset() == timedelta(0)
+
+
+def test_non_utc_times_are_stored_as_the_same_instant(container: Container) -> None:
+    tz = timezone(timedelta(hours=5))
+    moment = datetime(2026, 6, 1, 17, 0, tzinfo=tz)
+    with container.db.write() as conn:
+        conn.execute(
+            events_table.insert().values(
+                id="evt_tz",
+                type="Test",
+                subject_type="t",
+                subject_id="1",
+                actor_type="system",
+                occurred_at=moment,
+                payload={},
+            )
+        )
+    with container.db.read() as conn:
+        stored = conn.execute(sa.select(events_table.c.occurred_at)).scalar_one()
+    assert stored == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
