@@ -74,5 +74,6 @@ def get_delivery(conn: Connection, delivery_id: str) -> dict[str, Any] | None:
 
 def attempts_for(conn: Connection, delivery_id: str) -> list[dict[str, Any]]:
     a = delivery_attempts_table
-    query = sa.select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.attempt, a.c.id)
+    # Chronological: a replay restarts attempt numbers at 1, so they do not order the history.
+    query = sa.select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.started_at, a.c.id)
     return [dict(row) for row in conn.execute(query).mappings()]

@@ -128,8 +128,19 @@ def status_for(exc: DomainError) -> int:
     return 400
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 def _field_name(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
+    """Name a field as services do: its JSON path or parameter name, without the location.
+
+    ``("body", "price", "amount")`` -> ``price.amount``; ``("query", "limit")`` -> ``limit``;
+    a problem with the body as a whole is ``body``.
+    """
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "body"
 
 
 def _validation_errors(exc: RequestValidationError) -> tuple[int, list[FieldError], str]:

@@ -5,16 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from bazaar.http.schemas import StrictModel
 from bazaar.identity.model import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ApiKey, Role, User
 
 Email = Annotated[str, Field(min_length=3, max_length=254, examples=["ada@example.com"])]
-Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+# Passwords are taken exactly as typed: the models' whitespace trimming must not touch them.
+Password = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(min_length=1, max_length=MAX_PASSWORD_LENGTH),
+]
 # The policy is checked here too so a weak password is reported as ``body.password``, like
 # every other field problem; sign-in keeps the lax form so it reveals nothing about the policy.
-NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+NewPassword = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+]
 
 
 class RegisterIn(StrictModel):

@@ -1,0 +1,133 @@
+"""The ``bazaar`` command against a fresh SQLite file: migrate, create-operator, demo."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
+
+from bazaar.bootstrap import build
+from bazaar.cli import app
+from bazaar.http.app import create_app
+from tests.support.factories import test_settings
+
+PASSWORD = "operator password of decent length"
+
+
+@pytest.fixture(autouse=True)
+def keep_root_logging() -> Iterator[None]:
+    # Every command calls configure_logging, which replaces the root handlers with one bound
+    # to the runner's captured stderr; put pytest's back afterwards.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def bazaar(database_url: str, tmp_path: Path) -> CliRunner:
+    """A runner whose environment points every command at a fresh, migrated database."""
+    runner = CliRunner(
+        env={
+            "BAZAAR_ENV": "test",
+            "BAZAAR_DATABASE_URL": database_url,
+            "BAZAAR_SECRET_KEY": "cli-test-secret-0123456789abcdef",
+            "BAZAAR_ARGON2_TIME_COST": "1",
+            "BAZAAR_ARGON2_MEMORY_KIB": "64",
+            "BAZAAR_ARGON2_PARALLELISM": "1",
+            "BAZAAR_LOG_JSON": "false",
+            "BAZAAR_LOG_LEVEL": "WARNING",
+            "BAZAAR_MEDIA_DIR": str(tmp_path / "media"),
+        }
+    )
+    migrated = runner.invoke(app, ["migrate"])
+    assert migrated.exit_code == 0, migrated.output
+    assert "database at head" in migrated.stdout
+    return runner
+
+
+def create_operator(runner: CliRunner, email: str, password: str = PASSWORD) -> Result:
+    return runner.invoke(app, ["create-operator", email, "--password-stdin"], input=password + "\n")
+
+
+def test_migrate_is_idempotent(bazaar: CliRunner) -> None:
+    # given a database the fixture already migrated, when migrate runs again
+    again = bazaar.invoke(app, ["migrate"])
+
+    # then it succeeds and changes nothing
+    assert again.exit_code == 0, again.output
+
+
+def test_create_operator_makes_an_operator_who_can_sign_in(
+    bazaar: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    # when an operator is created from the command line
+    result = create_operator(bazaar, "ops@example.com")
+
+    # then it prints the new user id
+    assert result.exit_code == 0, result.output
+    user_id = result.stdout.strip()
+    assert user_id.startswith("usr_")
+    assert PASSWORD not in result.output
+
+    # and that operator can sign in through the API and is an operator
+    container = build(test_settings(database_url, tmp_path))
+    try:
+        with TestClient(create_app(container, run_dispatcher=False)) as client:
+            token = client.post(
+                "/api/v1/auth/token", json={"email": "ops@example.com", "password": PASSWORD}
+            )
+            assert token.status_code == 200, token.text
+            me = client.get(
+                "/api/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+            )
+    finally:
+        container.close()
+    assert me.json()["id"] == user_id
+    assert me.json()["role"] == "operator"
+
+
+def test_a_duplicate_operator_exits_non_zero_with_a_clear_message(bazaar: CliRunner) -> None:
+    # given an operator
+    assert create_operator(bazaar, "ops@example.com").exit_code == 0
+
+    # when the same address is created again
+    result = create_operator(bazaar, "OPS@example.com")
+
+    # then the command fails and says why, on stderr
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_weak_operator_password_is_refused(bazaar: CliRunner) -> None:
+    result = create_operator(bazaar, "ops@example.com", password="short")
+
+    assert result.exit_code == 1
+    assert "password" in result.stderr
+
+
+def test_demo_is_idempotent(bazaar: CliRunner) -> None:
+    # given the demo data loaded once
+    first = bazaar.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "users: 2" in first.stdout
+    assert "products: 12" in first.stdout
+
+    # when it is loaded again
+    second = bazaar.invoke(app, ["demo"])
+
+    # then nothing new is created
+    assert second.exit_code == 0, second.output
+    assert "users: 0" in second.stdout
+    assert "products: 0" in second.stdout
