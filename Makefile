@@ -54,10 +54,15 @@ lint: install-test
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: install-test
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; } \
-		|| echo "wrk unavailable: using the Python load generator"
-	$(PY) bench/http_products.py
+BENCH_ARGS ?=
+
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	} || echo "bench: could not install wrk; using the Python load generator" >&2
+	$(PY) bench/http_products.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache build dist src/*.egg-info

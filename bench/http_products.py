@@ -230,6 +230,8 @@ def measure(
                 result = load(server.port, ep.path, args.duration)
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{name} died:\n{server.log_tail()}")
+                if result.requests == 0:
+                    raise RuntimeError(f"{name}: no request completed on {ep.path}")
                 runs[ep.key][name].append(result)
                 flag = "" if result.ok else f"  ! errors={result.errors} non2xx={result.non_2xx}"
                 log(

@@ -9,11 +9,25 @@ always means the real servers were exercised.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from bazaar import migrate
+from bazaar.bootstrap import Container, build
+from bazaar.http.app import create_app
+from bazaar.identity.model import Role
+from bazaar.infra.db import create_db_engine
+from bazaar.kernel.clock import FixedClock
+from bazaar.schema import metadata
+from tests.support.factories import T0, Account, make_account, test_settings
 
 POSTGRES_URL = os.environ.get(
     "BAZAAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -59,17 +73,6 @@ def nats_url() -> str:
 # SQLite and on the real PostgreSQL server. SQLite tests get a fresh copy of a database file
 # migrated once per session; PostgreSQL tests share one migrated database per session, emptied
 # with TRUNCATE before each test.
-
-import shutil  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import sqlalchemy as sa  # noqa: E402
-
-from bazaar import migrate  # noqa: E402
-from bazaar.infra.db import create_db_engine  # noqa: E402
-from bazaar.schema import metadata  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -135,14 +138,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     url: str = request.getfixturevalue("postgres_server_url")
     _truncate_all(url)
     return url
-
-
-from bazaar.bootstrap import Container, build  # noqa: E402
-from bazaar.http.app import create_app  # noqa: E402
-from bazaar.identity.model import Role  # noqa: E402
-from bazaar.kernel.clock import FixedClock  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from tests.support.factories import T0, Account, make_account, test_settings  # noqa: E402
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The outbox: events commit with state, deliveries retry, die, are replayed, and survive crashes."""
+"""The outbox: events commit with state; deliveries retry, die, get replayed, survive crashes."""
 
 from __future__ import annotations
 
@@ -84,10 +84,15 @@ def test_events_and_deliveries_commit_with_the_change(fixed: Container) -> None:
 
 def test_nothing_is_written_when_the_unit_of_work_fails(fixed: Container) -> None:
     fixed.handlers.register(WidgetFrobbed, "test.widgets", FlakyHandler())
+
     # when the block raises after recording an event
-    with pytest.raises(RuntimeError), fixed.uow(ACTOR) as uow:
-        uow.record(WidgetFrobbed(widget_id="wid_1"))
-        raise RuntimeError("business rule broke")
+    def fail_midway() -> None:
+        with fixed.uow(ACTOR) as uow:
+            uow.record(WidgetFrobbed(widget_id="wid_1"))
+            raise RuntimeError("business rule broke")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
     # then neither the event nor a delivery exists
     with fixed.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(events_table)).scalar() == 0
@@ -104,7 +109,8 @@ def test_failing_handler_is_retried_with_backoff_then_dead_then_replayed(
     # first attempt fails: the delivery waits at least half the base backoff (10 s)
     assert fixed.dispatcher.run_once() == 1
     [row] = delivery_rows(fixed)
-    assert row["status"] == "pending" and row["attempts"] == 1
+    assert row["status"] == "pending"
+    assert row["attempts"] == 1
     first_wait = (row["next_attempt_at"] - clock.now()).total_seconds()
     assert 5 <= first_wait <= 10
     assert fixed.dispatcher.run_once() == 0  # not due yet
@@ -120,7 +126,8 @@ def test_failing_handler_is_retried_with_backoff_then_dead_then_replayed(
     clock.advance(second_wait)
     assert fixed.dispatcher.run_once() == 1
     [row] = delivery_rows(fixed)
-    assert row["status"] == "dead" and "downstream unavailable" in row["last_error"]
+    assert row["status"] == "dead"
+    assert "downstream unavailable" in row["last_error"]
     clock.advance(3600)
     assert fixed.dispatcher.run_once() == 0
 

@@ -128,9 +128,7 @@ def test_created_product_is_delivered_signed_to_the_subscriber_and_to_handlers(
         subscription = created.json()
         secret = subscription["secret"]
         assert secret.startswith("whsec_")
-        shown_again = client.get(
-            f"/api/v1/webhooks/{subscription['id']}", headers=operator.headers
-        )
+        shown_again = client.get(f"/api/v1/webhooks/{subscription['id']}", headers=operator.headers)
         assert shown_again.status_code == 200
         assert "secret" not in shown_again.json()
 
@@ -345,9 +343,10 @@ def test_read_timeout_is_retried(hooks_with: Callable[..., Hooks]) -> None:
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_redirect_is_neither_followed_nor_retried(hooks: Hooks, status: int) -> None:
-    with WebhookReceiver() as elsewhere, WebhookReceiver(
-        [Reply(status, location=elsewhere.url)]
-    ) as receiver:
+    with (
+        WebhookReceiver() as elsewhere,
+        WebhookReceiver([Reply(status, location=elsewhere.url)]) as receiver,
+    ):
         # Given a subscriber that redirects to another address
         sub = hooks.subscribe(receiver.url)
         make_product(hooks.container, hooks.operator)
@@ -438,9 +437,9 @@ def test_unsubscribing_before_delivery_ends_the_queued_delivery_dead(
         headers=operator.headers,
     ).json()["items"]
     assert [(d["status"], d["last_error"]) for d in listed] == [("dead", "subscription removed")]
-    assert client.get(f"/api/v1/webhooks/{created['id']}", headers=operator.headers).status_code == (
-        404
-    )
+    assert client.get(
+        f"/api/v1/webhooks/{created['id']}", headers=operator.headers
+    ).status_code == (404)
 
 
 # --- SSRF -----------------------------------------------------------------------------------
@@ -459,9 +458,10 @@ def test_unsubscribing_before_delivery_ends_the_queued_delivery_dead(
 def test_subscribing_an_internal_url_is_refused(hooks_with: Callable[..., Hooks], url: str) -> None:
     # Given a Bazaar that allows no internal networks (production's default)
     hooks = hooks_with(webhook_allowed_networks=[])
-    with WebhookReceiver() as receiver, TestClient(
-        create_app(hooks.container, run_dispatcher=False)
-    ) as api:
+    with (
+        WebhookReceiver() as receiver,
+        TestClient(create_app(hooks.container, run_dispatcher=False)) as api,
+    ):
         target = receiver.url if url == "loopback" else url
 
         # When an operator subscribes that URL

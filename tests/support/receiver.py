@@ -53,7 +53,9 @@ def _as_reply(value: int | Reply) -> Reply:
 class WebhookReceiver:
     """Context manager running a ``ThreadingHTTPServer`` in a daemon thread."""
 
-    def __init__(self, replies: Iterable[int | Reply] = (), *, otherwise: int | Reply = 200) -> None:
+    def __init__(
+        self, replies: Iterable[int | Reply] = (), *, otherwise: int | Reply = 200
+    ) -> None:
         self._lock = threading.Lock()
         self._replies: deque[Reply] = deque(_as_reply(r) for r in replies)
         self._otherwise = _as_reply(otherwise)
@@ -62,8 +64,12 @@ class WebhookReceiver:
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        # A short poll interval keeps close() (which waits for the serve loop) quick.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-receiver", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="webhook-receiver",
+            daemon=True,
         )
 
     # --- what tests use -----------------------------------------------------------------------
@@ -164,9 +170,6 @@ class WebhookReceiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender gave up (its read timeout): expected in timeout tests
 
-            do_GET = do_POST
-            do_PUT = do_POST
-
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output quiet
 
@@ -176,5 +179,4 @@ class WebhookReceiver:
 def closed_port_url() -> str:
     """A loopback URL on which nothing listens (connection refused)."""
     with WebhookReceiver() as receiver:
-        url = receiver.url
-    return url
+        return receiver.url  # closed on the way out

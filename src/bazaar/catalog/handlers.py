@@ -13,7 +13,9 @@ CACHE_NAMESPACE = "catalog"
 def register(registry: HandlerRegistry, pages: NamespacedCache) -> None:
     def invalidate_catalog_pages(event: StoredEvent) -> None:
         # Idempotent by nature: bumping the namespace version twice only costs a cache miss.
-        # The writing process already invalidated its own cache; this reaches the others.
+        # The catalog service invalidates right after its own commits; this handler covers
+        # changes committed by any other path (workers, imports). With the shared Redis cache
+        # one invalidation reaches every process; per-process memory caches rely on the TTL.
         pages.invalidate(CACHE_NAMESPACE)
 
     registry.register(ProductCreated, "catalog.invalidate_pages", invalidate_catalog_pages)

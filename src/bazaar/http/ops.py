@@ -23,7 +23,7 @@ def readyz(c: ContainerDep) -> Response:
     if c.settings.redis_url:
         checks["redis"] = c.cache.ping()
     if all(checks.values()):
-        body = {"status": "ready", "checks": {name: "ok" for name in checks}}
+        body = {"status": "ready", "checks": dict.fromkeys(checks, "ok")}
         return Response(json.dumps(body).encode(), media_type="application/json")
     failing = ", ".join(name for name, ok in checks.items() if not ok)
     return problem_response(503, detail=f"Not ready: {failing} unreachable")

@@ -8,7 +8,7 @@ Every webhook request Bazaar sends carries these headers::
     Bazaar-Signature: t=1718000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e1...
     Bazaar-Event-Id: evt_...          (stable across retries: use it to de-duplicate)
     Bazaar-Event-Type: order.placed
-    Bazaar-Delivery-Id: dlv_...       (one per attempt)
+    Bazaar-Delivery-Id: dlv_...       (one per subscriber and event; the same on retries)
 
 ``v1`` is the hex HMAC-SHA256, keyed with the endpoint's secret, of ``"<t>.<raw body>"``. While
 a secret is being rotated the header holds one ``v1=`` entry per active secret; a receiver
