@@ -34,7 +34,7 @@ def create_product(
 
 
 @router.get("/products", response_model=ProductPage, summary="List products (public)")
-def list_products(
+async def list_products(
     request: Request,
     c: ContainerDep,
     category: Category = None,
@@ -49,11 +49,11 @@ def list_products(
         return out.model_dump_json().encode()
 
     key = ("list", category or "", str(limit), cursor or "")
-    return cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)
+    return await cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, summary="Get a product (public)")
-def get_product(
+async def get_product(
     request: Request,
     c: ContainerDep,
     product_id: Annotated[str, Path(max_length=40)],
@@ -62,4 +62,4 @@ def get_product(
         return ProductOut.of(c.catalog.get_product(product_id)).model_dump_json().encode()
 
     key = ("product", product_id)
-    return cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)
+    return await cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)

@@ -1,4 +1,9 @@
-"""Cache-aside JSON responses with ETag / If-None-Match and CDN-friendly headers."""
+"""Cache-aside JSON responses with ETag / If-None-Match and CDN-friendly headers.
+
+Cached reads run on the event loop: a hit in the in-process cache costs microseconds, far less
+than a hop to the thread pool. Anything that may block (a cache miss that queries the
+database, or a lookup in Redis) runs in the thread pool.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import hashlib
 from collections.abc import Callable
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from bazaar.infra.cache import NamespacedCache
+from bazaar.infra.cache import MemoryCache, NamespacedCache
 
 PUBLIC_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60"
 
@@ -16,7 +22,7 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def cached_json(
+async def cached_json(
     request: Request,
     pages: NamespacedCache,
     namespace: str,
@@ -29,12 +35,19 @@ def cached_json(
     The cache holds the exact bytes, so a hit costs a lookup and no serialisation. A cache
     entry becomes unreachable when its namespace is invalidated by a catalog event.
     """
-    key = pages.key(namespace, *key_parts)
-    body = pages.cache.get(key) if ttl_s > 0 else None
+    body: bytes | None = None
+    key = ""
+    if ttl_s > 0:
+        if isinstance(pages.cache, MemoryCache):
+            key = pages.key(namespace, *key_parts)
+            body = pages.cache.get(key)
+        else:
+            key = await run_in_threadpool(pages.key, namespace, *key_parts)
+            body = await run_in_threadpool(pages.cache.get, key)
     if body is None:
-        body = render()
+        body = await run_in_threadpool(render)
         if ttl_s > 0:
-            pages.cache.set(key, body, ttl_s)
+            await run_in_threadpool(pages.cache.set, key, body, ttl_s)
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if etag in _if_none_match(request):

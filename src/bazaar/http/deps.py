@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from bazaar.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: a trivial lookup must not cost a thread-pool hop on every request
     container: Container = request.app.state.container
     return container
 
@@ -41,7 +42,8 @@ def optional_principal(request: Request) -> Principal | None:
     credential = _credential(request)
     if credential is None:
         return None
-    principal = get_container(request).identity.authenticate(credential)
+    container: Container = request.app.state.container
+    principal = container.identity.authenticate(credential)
     request.state.principal = principal
     return principal
 
