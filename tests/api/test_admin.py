@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 
 from bazaar.bootstrap import Container, build
 from bazaar.catalog.model import ProductCreated
@@ -17,19 +16,12 @@ from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.events import StoredEvent
+from tests.support.assertions import assert_problem
 from tests.support.factories import T0, Account, make_account, make_product, test_settings
 
 EVENTS = "/api/v1/admin/events"
 DELIVERIES = "/api/v1/admin/deliveries"
 FAILING = "handler:test.failing"
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    return problem
 
 
 def post_product(client: TestClient, operator: Account, sku: str, request_id: str) -> str:

@@ -14,6 +14,7 @@ from bazaar.bootstrap import Container, build
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
+from tests.support.assertions import assert_problem
 from tests.support.factories import PASSWORD, Account, make_account, test_settings
 
 REGISTER = "/api/v1/auth/register"
@@ -22,14 +23,6 @@ REVOKE = "/api/v1/auth/revoke"
 ME = "/api/v1/me"
 KEYS = "/api/v1/api-keys"
 PARTNER_ID = "prt_01abcdefgh"
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    return problem
 
 
 def bearer(credential: str) -> dict[str, str]:

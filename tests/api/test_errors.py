@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 
 from bazaar.bootstrap import Container, build
 from bazaar.http.app import create_app
+from tests.support.assertions import assert_problem
 from tests.support.factories import Account, make_product, test_settings
 
 PRODUCTS = "/api/v1/products"
@@ -27,17 +27,6 @@ def product_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with ``status``; return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert problem["type"].startswith("urn:bazaar:problem:")
-    assert problem["title"]
-    return problem
 
 
 def error_fields(problem: dict[str, Any]) -> list[str]:

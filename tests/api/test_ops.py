@@ -16,17 +16,10 @@ from bazaar.bootstrap import Container, build
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.infra.ratelimit import MemoryRateLimiter
+from tests.support.assertions import assert_problem
 from tests.support.factories import Account, make_account, make_product, test_settings
 
 PRODUCTS = "/api/v1/products"
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    return problem
 
 
 @contextmanager

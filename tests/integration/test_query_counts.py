@@ -9,38 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
+from tests.support.assertions import StatementCounter
 from tests.support.factories import Account, make_account, make_product, test_settings
-
-
-class StatementCounter:
-    """Counts the SQL statements an engine sends while the counter is open."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self.statements: list[str] = []
-
-    def __enter__(self) -> StatementCounter:
-        sa.event.listen(self._engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(" ".join(statement.split())[:60])
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
@@ -24,34 +23,13 @@ from bazaar.identity.model import Role
 from bazaar.infra.cache import RedisCache
 from bazaar.infra.ratelimit import RedisRateLimiter
 from bazaar.kernel.money import Money
+from tests.support.assertions import StatementCounter
 from tests.support.factories import make_account, test_settings
 
 pytestmark = pytest.mark.redis
 
 CONTAINER_PREFIX = b"bazaar:"
 PORT_TESTS_PREFIX = b"bazaar:test:"
-
-
-class StatementCounter:
-    """Counts the SQL statements an engine sends while the counter is open."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self.statements: list[str] = []
-
-    def __enter__(self) -> StatementCounter:
-        sa.event.listen(self._engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 def _delete_container_keys(client: redis.Redis) -> None:
