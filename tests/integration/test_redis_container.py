@@ -108,7 +108,7 @@ def test_product_list_is_cached_in_redis_and_a_create_invalidates_it(
     # Then it came from Redis without touching the database
     assert first.count > 0
     assert second.count == 0
-    assert list(redis_client.scan_iter(match=b"bazaar:catalog:v*:list:*"))
+    assert list(redis_client.scan_iter(match=b"bazaar:catalog:v*:/api/v1/products?*"))
 
     # When a product is created, the next list reads the database again and includes it
     assert (

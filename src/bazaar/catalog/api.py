@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from bazaar.catalog.handlers import CACHE_NAMESPACE
 from bazaar.catalog.schemas import ProductCreate, ProductOut, ProductPage
-from bazaar.http.caching import cached_json
+from bazaar.http.caching import CachedRoute, cached_json
 from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit, Operator
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+# Public pages whose cache hits the edge answers before routing (see bazaar.http.caching).
+CACHED_ROUTES = (
+    CachedRoute(re.compile(r"/api/v1/products"), "/api/v1/products", CACHE_NAMESPACE),
+    CachedRoute(
+        re.compile(r"/api/v1/products/[^/]+"), "/api/v1/products/{product_id}", CACHE_NAMESPACE
+    ),
+)
 
 Category = Annotated[
     str | None,
@@ -48,8 +57,7 @@ async def list_products(
         )
         return out.model_dump_json().encode()
 
-    key = ("list", category or "", str(limit), cursor or "")
-    return await cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)
+    return await cached_json(request, c.pages, CACHE_NAMESPACE, c.settings.cache_ttl_s, render)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, summary="Get a product (public)")
@@ -61,5 +69,4 @@ async def get_product(
     def render() -> bytes:
         return ProductOut.of(c.catalog.get_product(product_id)).model_dump_json().encode()
 
-    key = ("product", product_id)
-    return await cached_json(request, c.pages, CACHE_NAMESPACE, key, c.settings.cache_ttl_s, render)
+    return await cached_json(request, c.pages, CACHE_NAMESPACE, c.settings.cache_ttl_s, render)

@@ -11,8 +11,10 @@ from starlette.middleware.cors import CORSMiddleware
 from bazaar import __version__
 from bazaar.audit.api import router as audit_router
 from bazaar.bootstrap import Container, build
+from bazaar.catalog.api import CACHED_ROUTES
 from bazaar.catalog.api import router as catalog_router
 from bazaar.config import Settings
+from bazaar.http.caching import CachedPagesMiddleware
 from bazaar.http.middleware import EdgeMiddleware
 from bazaar.http.ops import router as ops_router
 from bazaar.http.problems import install_problem_handlers
@@ -68,6 +70,12 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
             max_age=600,
         )
+    app.add_middleware(
+        CachedPagesMiddleware,
+        pages=container.pages,
+        routes=CACHED_ROUTES,
+        ttl_s=settings.cache_ttl_s,
+    )
     app.add_middleware(
         EdgeMiddleware,
         metrics=container.metrics,

@@ -1,17 +1,28 @@
 """Cache-aside JSON responses with ETag / If-None-Match and CDN-friendly headers.
 
-Cached reads run on the event loop: a hit in the in-process cache costs microseconds, far less
-than a hop to the thread pool. Anything that may block (a cache miss that queries the
-database, or a lookup in Redis) runs in the thread pool.
+Two halves share one key scheme (:func:`page_key`: the path plus the query parameters in a
+canonical order, under a namespace version):
+
+* :func:`cached_json`, called by a route, renders on a miss and stores the exact bytes;
+* :class:`CachedPagesMiddleware`, a pure-ASGI layer in front of FastAPI's routing, answers
+  hits without routing, dependency solving or validation. Only bytes a route produced for a
+  valid request are ever cached, so an invalid request always reaches the route and its 422.
+
+Cached reads run on the event loop when the cache is in-process (a hit costs microseconds, far
+less than a hop to the thread pool); database queries and Redis lookups run in the thread pool.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bazaar.infra.cache import MemoryCache, NamespacedCache
 
@@ -22,39 +33,110 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
+def page_key(path: str, query_string: bytes) -> str:
+    """The cache key of a public page: path and query with parameters in a canonical order."""
+    pairs = sorted(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return path + "?" + urlencode(pairs)
+
+
+def _public_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": "Accept-Encoding"}
+
+
+def _if_none_match(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
 async def cached_json(
     request: Request,
     pages: NamespacedCache,
     namespace: str,
-    key_parts: tuple[str, ...],
     ttl_s: float,
     render: Callable[[], bytes],
 ) -> Response:
     """Serve ``render()``'s JSON from the cache when possible; answer 304 when unchanged.
 
-    The cache holds the exact bytes, so a hit costs a lookup and no serialisation. A cache
-    entry becomes unreachable when its namespace is invalidated by a catalog event.
+    A cache entry becomes unreachable when its namespace is invalidated by a catalog event.
     """
     body: bytes | None = None
     key = ""
     if ttl_s > 0:
+        raw_key = page_key(request.url.path, request.scope["query_string"])
         if isinstance(pages.cache, MemoryCache):
-            key = pages.key(namespace, *key_parts)
+            key = pages.key(namespace, raw_key)
             body = pages.cache.get(key)
         else:
-            key = await run_in_threadpool(pages.key, namespace, *key_parts)
+            key = await run_in_threadpool(pages.key, namespace, raw_key)
             body = await run_in_threadpool(pages.cache.get, key)
     if body is None:
         body = await run_in_threadpool(render)
         if ttl_s > 0:
             await run_in_threadpool(pages.cache.set, key, body, ttl_s)
     etag = etag_for(body)
-    headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if etag in _if_none_match(request):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    if etag in _if_none_match(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=_public_headers(etag))
+    return Response(body, media_type="application/json", headers=_public_headers(etag))
 
 
-def _if_none_match(request: Request) -> set[str]:
-    header = request.headers.get("if-none-match", "")
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+@dataclass(frozen=True)
+class CachedRoute:
+    """A public GET route cached in ``namespace``; ``template`` names it in metrics."""
+
+    pattern: re.Pattern[str]
+    template: str
+    namespace: str
+
+
+class CachedPagesMiddleware:
+    """Answer cache hits for public catalog pages before FastAPI routes the request.
+
+    Only anonymous GET requests are served here (what a signed-in caller sees may differ
+    later, e.g. staff views and customer prices); everything else, and every miss, goes on to
+    the app. Only in-process caches are read here: a Redis lookup would block the event loop,
+    so with Redis the route's own cache-aside (in the thread pool) does the work.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, pages: NamespacedCache, routes: Sequence[CachedRoute], ttl_s: float
+    ) -> None:
+        self.app = app
+        self.pages = pages
+        self.routes = tuple(routes)
+        self.enabled = ttl_s > 0 and isinstance(pages.cache, MemoryCache)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.enabled and scope["type"] == "http" and scope["method"] == "GET":
+            route = self._match(scope["path"])
+            if route is not None and await self._serve_hit(scope, route, send):
+                return
+        await self.app(scope, receive, send)
+
+    def _match(self, path: str) -> CachedRoute | None:
+        for route in self.routes:
+            if route.pattern.fullmatch(path):
+                return route
+        return None
+
+    async def _serve_hit(self, scope: Scope, route: CachedRoute, send: Send) -> bool:
+        if_none_match = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization" or name == b"x-api-key":
+                return False
+            if name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        key = self.pages.key(route.namespace, page_key(scope["path"], scope["query_string"]))
+        body = self.pages.cache.get(key)
+        if body is None:
+            return False
+        scope["bazaar.route_template"] = route.template
+        etag = etag_for(body)
+        headers = [(k.lower().encode(), v.encode()) for k, v in _public_headers(etag).items()]
+        if etag in _if_none_match(if_none_match):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return True
+        headers.append((b"content-type", b"application/json"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True

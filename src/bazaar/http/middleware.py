@@ -117,7 +117,9 @@ class EdgeMiddleware:
                 )(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = (
+                getattr(route, "path", None) or scope.get("bazaar.route_template") or "unmatched"
+            )
             self.metrics.request_duration.labels(
                 scope["method"], template, str(status_holder[0])
             ).observe(time.perf_counter() - started)
