@@ -8,16 +8,13 @@ tests must not run concurrently with each other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import nats
 import pytest
-from nats.js.errors import NotFoundError
 
 from bazaar.audit.model import DeliveryFilter
 from bazaar.bootstrap import Container, build
@@ -25,26 +22,11 @@ from bazaar.identity.model import Role
 from bazaar.infra import outbox
 from bazaar.kernel.clock import FixedClock
 from tests.support.factories import make_account, make_product, test_settings
+from tests.support.jetstream import Message, delete_stream
 
 pytestmark = pytest.mark.nats
 
 SUBJECT = "bazaar.events.ProductCreated"
-
-
-@dataclass(frozen=True)
-class Message:
-    subject: str
-    body: bytes
-    msg_id: str | None
-
-
-async def _delete_stream(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        with contextlib.suppress(NotFoundError):
-            await nc.jetstream().delete_stream(stream)
-    finally:
-        await nc.close()
 
 
 async def _read(url: str, stream: str, subject: str) -> list[Message]:
@@ -71,7 +53,7 @@ async def _read(url: str, stream: str, subject: str) -> list[Message]:
 def stream(nats_url: str) -> Iterator[str]:
     name = f"TEST_BAZAAR_{uuid.uuid4().hex}"
     yield name
-    asyncio.run(_delete_stream(nats_url, name))
+    asyncio.run(delete_stream(nats_url, name))
 
 
 @pytest.fixture

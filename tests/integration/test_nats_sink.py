@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,18 +10,11 @@ from dataclasses import dataclass
 
 import nats
 import pytest
-from nats.js.errors import NotFoundError
 
 from bazaar.infra.nats_sink import EventSink, NatsJetStreamSink, SinkError
+from tests.support.jetstream import Message, delete_stream
 
 pytestmark = pytest.mark.nats
-
-
-@dataclass(frozen=True)
-class Received:
-    subject: str
-    body: bytes
-    msg_id: str | None
 
 
 @dataclass(frozen=True)
@@ -31,16 +23,7 @@ class Names:
     prefix: str
 
 
-async def _delete_stream(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        with contextlib.suppress(NotFoundError):
-            await nc.jetstream().delete_stream(stream)
-    finally:
-        await nc.close()
-
-
-async def _read_all(url: str, names: Names, expected: int) -> list[Received]:
+async def _read_all(url: str, names: Names, expected: int) -> list[Message]:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
@@ -52,7 +35,7 @@ async def _read_all(url: str, names: Names, expected: int) -> list[Received]:
         for msg in messages:
             await msg.ack()
             headers = msg.headers or {}
-            received.append(Received(msg.subject, msg.data, headers.get("Nats-Msg-Id")))
+            received.append(Message(msg.subject, msg.data, headers.get("Nats-Msg-Id")))
         await sub.unsubscribe()
         return received
     finally:
@@ -64,7 +47,7 @@ def names(nats_url: str) -> Iterator[Names]:
     suffix = uuid.uuid4().hex
     given = Names(stream=f"TEST_BAZAAR_{suffix}", prefix=f"test.{suffix}.events")
     yield given
-    asyncio.run(_delete_stream(nats_url, given.stream))
+    asyncio.run(delete_stream(nats_url, given.stream))
 
 
 def test_publishes_each_event_once_despite_redelivery(nats_url: str, names: Names) -> None:
@@ -81,8 +64,8 @@ def test_publishes_each_event_once_despite_redelivery(nats_url: str, names: Name
     # Then the stream holds exactly the two events
     received = asyncio.run(_read_all(nats_url, names, expected=2))
     assert received == [
-        Received(f"{names.prefix}.order.placed", b'{"order":"o1"}', "evt-1"),
-        Received(f"{names.prefix}.order.cancelled", b'{"order":"o2"}', "evt-2"),
+        Message(f"{names.prefix}.order.placed", b'{"order":"o1"}', "evt-1"),
+        Message(f"{names.prefix}.order.cancelled", b'{"order":"o2"}', "evt-2"),
     ]
 
 
