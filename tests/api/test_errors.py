@@ -285,3 +285,24 @@ def test_an_unexpected_exception_is_a_500_problem_without_internals(
     assert "secret internals" not in response.text
     assert "Traceback" not in response.text
     assert "RuntimeError" not in response.text
+
+
+def test_times_without_a_time_zone_are_a_422_not_a_500(
+    client: TestClient, operator: Account
+) -> None:
+    # given timestamps with no offset: which instant they mean is unknowable
+    events = client.get("/api/v1/admin/events?since=2026-01-01T00:00:00", headers=operator.headers)
+    key = client.post(
+        "/api/v1/api-keys",
+        headers=operator.headers,
+        json={
+            "name": "wms",
+            "scopes": ["stock:write"],
+            "owner_type": "partner",
+            "owner_id": "prt_01abc",
+            "expires_at": "2030-01-01T00:00:00",
+        },
+    )
+    # then each is refused naming the field
+    assert [e["field"] for e in assert_problem(events, 422)["errors"]] == ["since"]
+    assert [e["field"] for e in assert_problem(key, 422)["errors"]] == ["expires_at"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from bazaar.bootstrap import Container
 from bazaar.catalog.model import ProductDraft
 from bazaar.identity.model import Role
 from bazaar.infra.outbox import events_table
+from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
 from tests.support.factories import make_account
 
@@ -79,3 +81,35 @@ def test_non_utc_times_are_stored_as_the_same_instant(container: Container) -> N
     with container.db.read() as conn:
         stored = conn.execute(sa.select(events_table.c.occurred_at)).scalar_one()
     assert stored == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_concurrent_duplicates_get_a_conflict_not_a_crash(container: Container) -> None:
+    # given six requests racing to create the same SKU and the same email
+    operator = make_account(container, Role.OPERATOR)
+    outcomes: list[str] = []
+    start = threading.Barrier(6)
+
+    def create_product() -> None:
+        start.wait()
+        try:
+            container.catalog.create_product(
+                operator.principal, ProductDraft("Dup", "DUP-1", Money(100, "EUR"), "misc")
+            )
+            outcomes.append("created")
+        except Conflict as exc:
+            outcomes.append(f"conflict on {exc.errors[0].field}")
+
+    threads = [threading.Thread(target=create_product) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then exactly one wins and every other one is told why (never an unexpected error)
+    assert sorted(outcomes) == ["conflict on sku"] * 5 + ["created"]
+
+
+def test_a_duplicate_email_is_a_conflict_on_the_email_field(container: Container) -> None:
+    container.identity.register_customer("dup@example.com", "long enough password")
+    with pytest.raises(Conflict) as caught:
+        container.identity.register_customer("DUP@example.com", "long enough password")
+    assert caught.value.errors[0].field == "email"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime
 
 from bazaar.audit.model import DeliveryFilter, EventFilter
 from bazaar.audit.schemas import (
@@ -32,8 +32,8 @@ def list_events(
     subject_id: Text = None,
     actor_id: Text = None,
     request_id: Text = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> EventPage:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.exc import IntegrityError
+
 from bazaar.catalog import store
 from bazaar.catalog.model import (
     Product,
@@ -13,7 +15,7 @@ from bazaar.catalog.model import (
     validate_draft,
 )
 from bazaar.identity.model import Principal, Role
-from bazaar.infra.db import Database
+from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, NotFound
@@ -61,12 +63,15 @@ class CatalogService:
             updated_at=now,
         )
         with self._uow(principal.actor) as uow:
-            if store.sku_taken(uow.conn, product.sku):
+            try:
+                store.insert_product(uow.conn, product)
+            except IntegrityError as exc:
+                if not violates_unique(exc, "products", "sku"):
+                    raise
                 raise Conflict(
                     f"A product with SKU {product.sku} already exists",
                     errors=[FieldError("sku", "Already in use", "duplicate")],
-                )
-            store.insert_product(uow.conn, product)
+                ) from exc
             uow.record(
                 ProductCreated(
                     product_id=product.id,

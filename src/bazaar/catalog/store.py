@@ -41,10 +41,6 @@ def _product(row: RowMapping) -> Product:
     )
 
 
-def sku_taken(conn: Connection, sku: str) -> bool:
-    return conn.execute(sa.select(products.c.id).where(products.c.sku == sku)).first() is not None
-
-
 def insert_product(conn: Connection, product: Product) -> None:
     conn.execute(
         products.insert().values(

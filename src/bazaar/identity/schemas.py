@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from bazaar.http.schemas import StrictModel
 from bazaar.identity.model import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ApiKey, Role, User
@@ -71,7 +71,7 @@ class ApiKeyCreate(StrictModel):
     owner_id: Annotated[
         str | None, Field(max_length=40, pattern=r"^[a-z]{2,8}_[0-9a-z]{1,32}$")
     ] = None
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class ApiKeyOut(BaseModel):

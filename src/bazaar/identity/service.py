@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 
 from bazaar.identity import store
 from bazaar.identity.model import (
@@ -28,12 +29,13 @@ from bazaar.identity.model import (
     check_scopes,
     normalize_email,
 )
-from bazaar.infra.db import Database
+from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.ratelimit import RateLimiter
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import (
     Conflict,
+    FieldError,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -130,9 +132,15 @@ class IdentityService:
         )
         password_hash = self._hasher.hash(password)
         with self._uow(actor) as uow:
-            if store.email_taken(uow.conn, email):
-                raise Conflict("An account with this email already exists")
-            store.insert_user(uow.conn, user, password_hash)
+            try:
+                store.insert_user(uow.conn, user, password_hash)
+            except IntegrityError as exc:
+                if not violates_unique(exc, "users", "email"):
+                    raise
+                raise Conflict(
+                    "An account with this email already exists",
+                    errors=[FieldError("email", "Already registered", "duplicate")],
+                ) from exc
             uow.record(UserRegistered(user_id=user.id, role=role.value, org_id=org_id))
             uow.commit()
         return user

@@ -80,10 +80,6 @@ def _api_key(row: RowMapping) -> ApiKey:
     )
 
 
-def email_taken(conn: Connection, email: str) -> bool:
-    return conn.execute(sa.select(users.c.id).where(users.c.email == email)).first() is not None
-
-
 def insert_user(conn: Connection, user: User, password_hash: str) -> None:
     conn.execute(
         users.insert().values(

@@ -142,3 +142,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def violates_unique(exc: sa.exc.IntegrityError, table: str, column: str) -> bool:
+    """True when ``exc`` is the unique constraint on ``table.column`` (named by convention).
+
+    Stores insert and let the database decide uniqueness: a check-then-insert would still race
+    with a concurrent insert of the same key, and costs a query.
+    """
+    diag = getattr(exc.orig, "diag", None)  # psycopg
+    if diag is not None:
+        return bool(getattr(diag, "constraint_name", None) == f"uq_{table}_{column}")
+    return f"UNIQUE constraint failed: {table}.{column}" in str(exc.orig)  # sqlite3
