@@ -58,7 +58,7 @@ class Container:
     resolvers: list[outbox.SubscriberResolver]
     deliverers: dict[str, Deliverer]
     dispatcher: Dispatcher
-    metrics: Metrics
+    metrics: Metrics = field(init=False)
     identity: IdentityService = field(init=False)
     catalog: CatalogService = field(init=False)
     webhooks: WebhookService = field(init=False)
@@ -178,7 +178,6 @@ def build(
         resolvers=resolvers,
         deliverers=deliverers,
         dispatcher=dispatcher,
-        metrics=Metrics(),
         closers=closers,
     )
     container.metrics = Metrics(container.outbox_stats)

@@ -14,7 +14,7 @@ from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, NotFound, ValidationFailed
 from bazaar.kernel.events import Actor, StoredEvent
-from bazaar.kernel.pagination import CursorCodec, Page, scope_for
+from bazaar.kernel.pagination import CursorCodec, Page, after_from, page_after, scope_for
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
 
@@ -26,12 +26,6 @@ class AuditService:
         self._clock = clock
         self._cursors = cursors
 
-    def _before(self, cursor: str | None, scope: str) -> str | None:
-        if not cursor:
-            return None
-        before = self._cursors.decode(cursor, scope=scope).get("before")
-        return before if isinstance(before, str) else None
-
     def list_events(
         self, principal: Principal, f: EventFilter, limit: int, cursor: str | None
     ) -> Page[StoredEvent]:
@@ -41,11 +35,9 @@ class AuditService:
             raise ValidationFailed.on("until", "Must be after 'since'")
         scope = scope_for("events", **vars(f))
         with self._db.read() as conn:
-            rows = store.list_events(conn, f, self._before(cursor, scope), limit + 1)
-        items = rows[:limit]
-        more = len(rows) > limit
-        next_cursor = self._cursors.encode({"before": items[-1].id}, scope=scope) if more else None
-        return Page(items, next_cursor)
+            before = after_from(self._cursors, cursor, scope)
+            rows = store.list_events(conn, f, before, limit + 1)
+        return page_after(self._cursors, rows, limit, scope, key=lambda e: e.id)
 
     def get_event(self, principal: Principal, event_id: str) -> StoredEvent:
         principal.require_role(Role.OPERATOR)
@@ -66,13 +58,9 @@ class AuditService:
             )
         scope = scope_for("deliveries", **vars(f))
         with self._db.read() as conn:
-            rows = store.list_deliveries(conn, f, self._before(cursor, scope), limit + 1)
-        items = rows[:limit]
-        more = len(rows) > limit
-        next_cursor = (
-            self._cursors.encode({"before": items[-1]["id"]}, scope=scope) if more else None
-        )
-        return Page(items, next_cursor)
+            before = after_from(self._cursors, cursor, scope)
+            rows = store.list_deliveries(conn, f, before, limit + 1)
+        return page_after(self._cursors, rows, limit, scope, key=lambda d: str(d["id"]))
 
     def get_delivery(
         self, principal: Principal, delivery_id: str

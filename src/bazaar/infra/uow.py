@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -49,9 +48,6 @@ class SqlUnitOfWork(UnitOfWork):
         if self._conn is None:
             raise RuntimeError("unit of work is not open")
         return self._conn
-
-    def now(self) -> datetime:
-        return self._clock.now()
 
     def __enter__(self) -> Self:
         super().__enter__()

@@ -168,7 +168,11 @@ def scope_for(name: str, **filters: object) -> str:
 
 
 def after_from(codec: CursorCodec, cursor: str | None, scope: str) -> str | None:
-    """The ``after`` id stored in a forward cursor, or None for the first page."""
+    """The last id of the previous page stored in ``cursor``, or None for the first page.
+
+    The store decides the direction: an oldest-first listing reads rows after it, a
+    newest-first listing (the audit log) rows before it.
+    """
     if not cursor:
         return None
     after = codec.decode(cursor, scope=scope).get("after")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
@@ -170,7 +169,3 @@ class WebhookResolver:
 def subscription_for_delivery(db: Database, sub_id: str) -> Subscription | None:
     with db.read() as conn:
         return store.get(conn, sub_id)
-
-
-def utc_timestamp(moment: datetime) -> int:
-    return int(moment.timestamp())
