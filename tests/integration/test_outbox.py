@@ -13,11 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from bazaar.bootstrap import Container, build
+from bazaar.identity.model import Role
 from bazaar.infra import outbox
 from bazaar.infra.outbox import deliveries_table, events_table
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.events import Actor, Event, StoredEvent
-from tests.support.factories import test_settings
+from tests.support.assertions import StatementCounter
+from tests.support.factories import make_account, test_settings
 
 ACTOR = Actor("user", "usr_test", "operator")
 
@@ -279,3 +281,24 @@ def test_outbox_stats_report_depth_and_lag(fixed: Container, clock: FixedClock) 
     stats = fixed.outbox_stats()
     assert (stats.pending, stats.dead) == (1, 0)
     assert stats.oldest_due_age_s == pytest.approx(30)
+
+
+def test_fan_out_costs_the_same_for_one_event_or_fifty(fixed: Container) -> None:
+    # given subscribers of every kind: an in-process handler and a webhook subscription
+    fixed.handlers.register(WidgetFrobbed, "test.widgets", FlakyHandler())
+    operator = make_account(fixed, Role.OPERATOR)
+    fixed.webhooks.subscribe(
+        operator.principal, url="http://127.0.0.1:9/hook", event_types=["WidgetFrobbed"]
+    )
+
+    def commit(events: int) -> int:
+        with StatementCounter(fixed.db.engine) as sql, fixed.uow(ACTOR) as uow:
+            for i in range(events):
+                uow.record(WidgetFrobbed(widget_id=f"wid_{i}"))
+            uow.commit()
+        return sql.count
+
+    # when one commit carries one event and another fifty
+    # then resolving subscribers is one query per commit, not one per event
+    assert commit(50) == commit(1)
+    assert len(delivery_rows(fixed)) == 2 * 51

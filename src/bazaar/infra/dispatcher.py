@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -70,8 +70,11 @@ class HandlerRegistry:
         return list(self._by_type.get(event_type, []))
 
     # SubscriberResolver
-    def subscribers(self, conn: Connection, event: Event) -> list[str]:
-        return [f"handler:{name}" for name in self._by_type.get(event.type_name(), [])]
+    def subscribers(self, conn: Connection, events: Sequence[Event]) -> list[list[str]]:
+        return [
+            [f"handler:{name}" for name in self._by_type.get(event.type_name(), [])]
+            for event in events
+        ]
 
     # Deliverer
     def deliver(self, claim: outbox.Claim) -> DeliveryResult:

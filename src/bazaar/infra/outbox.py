@@ -98,9 +98,13 @@ processed_messages_table = sa.Table(
 
 
 class SubscriberResolver(Protocol):
-    """Names the subscribers that must receive each new event (``handler:…``, ``webhook:…``)."""
+    """Names the subscribers of each new event (``handler:…``, ``webhook:…``).
 
-    def subscribers(self, conn: Connection, event: Event) -> Sequence[str]: ...
+    Called once per commit with all its events, and answers one list per event in the same
+    order, so a resolver that queries does so once per commit rather than once per event.
+    """
+
+    def subscribers(self, conn: Connection, events: Sequence[Event]) -> list[list[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -126,10 +130,10 @@ def append_events(
     """Write events and their deliveries in the caller's transaction; return the event ids."""
     if not events:
         return []
-    resolvers = list(resolvers)
+    per_resolver = [resolver.subscribers(conn, events) for resolver in resolvers]
     event_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
-    for event in events:
+    for index, event in enumerate(events):
         event_id = new_id("evt")
         event_rows.append(
             {
@@ -145,8 +149,8 @@ def append_events(
             }
         )
         seen: set[str] = set()
-        for resolver in resolvers:
-            for subscriber in resolver.subscribers(conn, event):
+        for answers in per_resolver:
+            for subscriber in answers[index]:
                 if subscriber in seen:
                     continue
                 seen.add(subscriber)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.engine import Connection
 
 from bazaar.infra.dispatcher import DeliveryResult
@@ -21,8 +23,8 @@ class SinkSubscriber:
         self.name = name
         self.sink = sink
 
-    def subscribers(self, conn: Connection, event: Event) -> list[str]:
-        return [f"sink:{self.name}"]
+    def subscribers(self, conn: Connection, events: Sequence[Event]) -> list[list[str]]:
+        return [[f"sink:{self.name}"] for _ in events]
 
     def deliver(self, claim: Claim) -> DeliveryResult:
         try:

@@ -161,9 +161,14 @@ class WebhookService:
 class WebhookResolver:
     """Outbox subscriber resolver: one delivery per interested, entitled subscription."""
 
-    def subscribers(self, conn: Connection, event: Event) -> list[str]:
-        found = store.candidates(conn, public=event.public, audience=event.audience())
-        return [f"webhook:{sub.id}" for sub in found if sub.wants(event)]
+    def subscribers(self, conn: Connection, events: Sequence[Event]) -> list[list[str]]:
+        # One query for the whole commit: every subscription any of these events may reach;
+        # each event then keeps the ones that want it and are entitled to see it.
+        audience = tuple({ref for event in events for ref in event.audience()})
+        found = store.candidates(
+            conn, public=any(event.public for event in events), audience=audience
+        )
+        return [[f"webhook:{sub.id}" for sub in found if sub.wants(event)] for event in events]
 
 
 def subscription_for_delivery(db: Database, sub_id: str) -> Subscription | None:
