@@ -24,7 +24,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bazaar.infra.cache import MemoryCache, NamespacedCache
+from bazaar.infra.cache import NamespacedCache
 
 PUBLIC_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60"
 
@@ -62,7 +62,7 @@ async def cached_json(
     key = ""
     if ttl_s > 0:
         raw_key = page_key(request.url.path, request.scope["query_string"])
-        if isinstance(pages.cache, MemoryCache):
+        if pages.cache.in_process:
             key = pages.key(namespace, raw_key)
             body = pages.cache.get(key)
         else:
@@ -102,7 +102,7 @@ class CachedPagesMiddleware:
         self.app = app
         self.pages = pages
         self.routes = tuple(routes)
-        self.enabled = ttl_s > 0 and isinstance(pages.cache, MemoryCache)
+        self.enabled = ttl_s > 0 and pages.cache.in_process
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.enabled and scope["type"] == "http" and scope["method"] == "GET":

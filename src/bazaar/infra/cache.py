@@ -18,6 +18,10 @@ import redis
 
 
 class Cache(Protocol):
+    # True when lookups never wait on a network: callers may then use the cache directly on
+    # the event loop instead of from the thread pool.
+    in_process: bool
+
     def get(self, key: str) -> bytes | None: ...
 
     def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
@@ -42,6 +46,8 @@ class MemoryCache:
     Expired entries count as misses and are dropped when next touched; the LRU bound keeps
     memory in check for entries that are never read again.
     """
+
+    in_process = True
 
     def __init__(
         self, max_entries: int = 10_000, monotonic: Callable[[], float] = time.monotonic
@@ -111,6 +117,8 @@ class MemoryCache:
 
 class RedisCache:
     """Cache shared by every process, stored in Redis under ``prefix``."""
+
+    in_process = False
 
     def __init__(self, client: redis.Redis, prefix: str = "bazaar:") -> None:
         self._client = client
