@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_public_base_url: str | None = None
 
+    # catalog and media
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    image_max_bytes: int = Field(10 * 1_048_576, ge=1024)
+    image_max_pixels: int = Field(40_000_000, ge=10_000)
+    image_fetch_timeout_s: float = Field(10.0, gt=0)
+    upload_url_ttl_s: int = Field(900, ge=30)
+
     # caching
     cache_ttl_s: int = Field(60, ge=0)
     cache_max_entries: int = Field(10_000, ge=1)
