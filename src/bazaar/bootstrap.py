@@ -17,7 +17,9 @@ from argon2 import PasswordHasher
 
 from bazaar.audit.service import AuditService
 from bazaar.catalog import handlers as catalog_handlers
+from bazaar.catalog.listing import ProductListing
 from bazaar.catalog.service import CatalogService
+from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.config import Settings
 from bazaar.identity.service import IdentityService
 from bazaar.infra import outbox
@@ -34,6 +36,11 @@ from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock, SystemClock
 from bazaar.kernel.events import Actor
 from bazaar.kernel.pagination import CursorCodec
+from bazaar.media.fetch import ImageFetcher
+from bazaar.media.model import ImageRules
+from bazaar.media.service import MediaService
+from bazaar.media.upload_tokens import UploadTokens
+from bazaar.search.index import SearchIndex, search_index_for
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.service import WebhookResolver, WebhookService
 
@@ -60,9 +67,13 @@ class Container:
     dispatcher: Dispatcher
     metrics: Metrics = field(init=False)
     identity: IdentityService = field(init=False)
+    search_index: SearchIndex = field(init=False)
+    taxonomy: TaxonomyService = field(init=False)
     catalog: CatalogService = field(init=False)
+    listing: ProductListing = field(init=False)
     webhooks: WebhookService = field(init=False)
     audit: AuditService = field(init=False)
+    media: MediaService = field(init=False)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def uow(self, actor: Actor) -> SqlUnitOfWork:
@@ -101,8 +112,8 @@ def build(
 ) -> Container:
     """Build the container for ``settings``.
 
-    ``http_client`` and ``resolve`` let tests route outbound webhooks and DNS; production
-    leaves them unset.
+    ``http_client`` and ``resolve`` let tests route outbound webhooks, image imports and DNS;
+    production leaves them unset.
     """
     clock = clock or SystemClock()
     db = Database(
@@ -196,13 +207,23 @@ def build(
         login_max_failures=settings.login_max_failures,
         login_lockout_s=settings.login_lockout_s,
     )
-    container.catalog = CatalogService(
+    container.search_index = search_index_for(db.engine.dialect.name)
+    container.taxonomy = TaxonomyService(
         db,
         container.uow,
         clock,
         container.cursors,
-        on_change=lambda: container.pages.invalidate(catalog_handlers.CACHE_NAMESPACE),
+        on_change=lambda: container.pages.invalidate(catalog_handlers.LISTS_NAMESPACE),
     )
+    container.catalog = CatalogService(
+        db,
+        container.uow,
+        clock,
+        container.search_index,
+        currency=settings.currency,
+        on_change=lambda ids: catalog_handlers.invalidate_products(container.pages, ids),
+    )
+    container.listing = ProductListing(db, container.search_index, container.cursors)
     container.webhooks = WebhookService(
         db,
         container.uow,
@@ -212,7 +233,34 @@ def build(
         resolve=resolve,
     )
     container.audit = AuditService(db, container.uow, clock, container.cursors)
+    media_client = http_client
+    if media_client is None:
+        media_client = ImageFetcher.build_client()
+        closers.append(media_client.close)
+    container.media = MediaService(
+        db,
+        container.uow,
+        clock,
+        blobs,
+        ImageRules(max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels),
+        product_exists=lambda product_id: container.catalog.product_exists(product_id),
+        fetcher=ImageFetcher(
+            media_client,
+            max_bytes=settings.image_max_bytes,
+            timeout_s=settings.image_fetch_timeout_s,
+            allowed_networks=allowed_networks,
+            resolve=resolve,
+        ),
+        tokens=UploadTokens(settings.secret_key),
+        upload_url_ttl_s=settings.upload_url_ttl_s,
+        serves_files=isinstance(blobs, LocalBlobStore),
+    )
 
     # The explicit handler registry: every in-process subscription in one place.
-    catalog_handlers.register(handlers, container.pages)
+    catalog_handlers.register(
+        handlers,
+        container.pages,
+        reindex=container.catalog.reindex,
+        reindex_brand=container.catalog.reindex_brand,
+    )
     return container

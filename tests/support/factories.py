@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bazaar.bootstrap import Container
-from bazaar.catalog.model import Product, ProductDraft
+from bazaar.catalog.drafts import CategoryDraft, OfferDraft, ProductDraft
+from bazaar.catalog.model import Category, Product, VariantDraft
 from bazaar.config import Settings
 from bazaar.identity.model import Principal, Role, User
+from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
 
 PASSWORD = "correct horse battery staple"
@@ -62,12 +64,55 @@ def make_account(
     return Account(user, issued.token, container.identity.authenticate(issued.token))
 
 
+def ensure_category(container: Container, operator: Account, path: str) -> Category:
+    """The category at slug ``path``, creating it and any missing ancestors."""
+    parent: str | None = None
+    category: Category | None = None
+    for slug in path.split("/"):
+        target = f"{parent}/{slug}" if parent else slug
+        try:
+            category = container.taxonomy.create_category(
+                operator.principal,
+                CategoryDraft(name=slug.replace("-", " ").title(), slug=slug, parent=parent),
+            )
+        except Conflict:
+            category = container.taxonomy.get_category(target)
+        parent = target
+    assert category is not None
+    return category
+
+
 def make_product(container: Container, operator: Account, **fields: Any) -> Product:
+    """An active product with one variant and a retailer offer in stock.
+
+    ``sku``, ``price`` (Money), ``stock`` and ``category`` (a slug path, created on demand)
+    shape the usual case; any other ``ProductDraft`` field passes through.
+    """
     n = next(_counter)
+    sku = fields.pop("sku", f"SKU-{n:06d}")
+    price = fields.pop("price", Money(1000 + n, "EUR"))
+    stock = fields.pop("stock", 10)
+    category = ensure_category(container, operator, fields.pop("category", "apparel/t-shirts"))
     draft = ProductDraft(
-        title=fields.get("title", f"Product {n}"),
-        sku=fields.get("sku", f"SKU-{n:06d}"),
-        price=fields.get("price", Money(1000 + n, "EUR")),
-        category=fields.get("category", "apparel/t-shirts"),
+        title=fields.pop("title", f"Product {n}"),
+        category=category.id,
+        variants=fields.pop("variants", [VariantDraft(sku)]),
+        offers=fields.pop("offers", [OfferDraft(variant=sku, price=price, stock=stock)]),
+        **fields,
     )
     return container.catalog.create_product(operator.principal, draft)
+
+
+def product_json(sku: str, category: str = "apparel/t-shirts", **fields: Any) -> dict[str, Any]:
+    """A ``POST /api/v1/products`` body for a product with one variant and a retailer offer.
+
+    The category must exist (see :func:`ensure_category`).
+    """
+    body: dict[str, Any] = {
+        "title": f"Product {sku}",
+        "category": category,
+        "variants": [{"sku": sku}],
+        "offers": [{"variant": sku, "price": {"amount": 1999, "currency": "EUR"}, "stock": 5}],
+    }
+    body.update(fields)
+    return body

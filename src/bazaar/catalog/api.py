@@ -1,38 +1,182 @@
-"""Catalog routes: public reads (cached, ETag) and staff writes."""
+"""Catalog routes: public reads (cached, ETag) and staff writes on the same paths."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from bazaar.catalog.handlers import CACHE_NAMESPACE
-from bazaar.catalog.schemas import ProductCreate, ProductOut, ProductPage
+from bazaar.catalog.handlers import LISTS_NAMESPACE, product_namespace
+from bazaar.catalog.listing import ListingParams, attribute_filters
+from bazaar.catalog.schemas import (
+    BrandCreate,
+    BrandOut,
+    BrandPage,
+    BrandUpdate,
+    CategoryCreate,
+    CategoryList,
+    CategoryOut,
+    CategoryUpdate,
+    FulfillerIn,
+    FulfillerList,
+    FulfillerOut,
+    OfferIn,
+    OfferList,
+    OfferOut,
+    OfferUpdate,
+    ProductCreate,
+    ProductDetailOut,
+    ProductOut,
+    ProductSearchPage,
+    ProductUpdate,
+    SortParam,
+    VariantIn,
+    VariantOut,
+    VariantUpdate,
+    tenths,
+)
 from bazaar.http.caching import CachedRoute, cached_json
-from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit, Operator
+from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit, Operator, OptionalPrincipal
+from bazaar.identity.model import Role
+from bazaar.search.model import SortOrder
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
+_PRODUCT_PATH = re.compile(r"/api/v1/products/([^/]+)(?:/offers)?")
+
+
+def _product_namespace_of_path(path: str) -> str:
+    match = _PRODUCT_PATH.fullmatch(path)
+    return product_namespace(match.group(1) if match else "")
+
+
 # Public pages whose cache hits the edge answers before routing (see bazaar.http.caching).
 CACHED_ROUTES = (
-    CachedRoute(re.compile(r"/api/v1/products"), "/api/v1/products", CACHE_NAMESPACE),
+    CachedRoute(re.compile(r"/api/v1/products"), "/api/v1/products", LISTS_NAMESPACE),
     CachedRoute(
-        re.compile(r"/api/v1/products/[^/]+"), "/api/v1/products/{product_id}", CACHE_NAMESPACE
+        re.compile(r"/api/v1/products/[^/]+"),
+        "/api/v1/products/{product_id}",
+        _product_namespace_of_path,
     ),
+    CachedRoute(
+        re.compile(r"/api/v1/products/[^/]+/offers"),
+        "/api/v1/products/{product_id}/offers",
+        _product_namespace_of_path,
+    ),
+    CachedRoute(re.compile(r"/api/v1/categories"), "/api/v1/categories", LISTS_NAMESPACE),
 )
 
-Category = Annotated[
-    str | None,
-    Query(max_length=200, pattern=r"^[a-z0-9/-]+$", description="Category slug, with descendants"),
-]
+ProductId = Annotated[str, Path(max_length=40)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _is_staff(who: object) -> bool:
+    return getattr(who, "role", None) in (Role.OPERATOR, Role.REVIEWER)
+
+
+# --- search and product pages ----------------------------------------------------------------
+
+
+@router.get(
+    "/products",
+    response_model=ProductSearchPage,
+    summary="Search and browse products (public)",
+    description=(
+        "Full text `q` (prefix matching, typo-tolerant fallback), filters, facets with counts "
+        "over the filtered set, sorts and keyset pagination. Attribute filters are "
+        "`attr.<name>=<value>`; repeat the parameter (or separate values with commas) to OR "
+        "values; different attributes are AND-ed."
+    ),
+)
+async def search_products(
+    request: Request,
+    c: ContainerDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[str | None, Query(max_length=700, description="Id or slug path")] = None,
+    brand: Annotated[list[str] | None, Query(max_length=50, description="Ids or slugs")] = None,
+    seller: Annotated[
+        list[str] | None, Query(max_length=50, description="'retailer' or ids")
+    ] = None,
+    price_min: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
+    price_max: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
+    in_stock: bool | None = None,
+    rating_min: Annotated[Decimal | None, Query(ge=0, le=5, decimal_places=1)] = None,
+    sort: SortParam = "relevance",
+    facets: Annotated[
+        str | None, Query(max_length=500, description="Comma-separated, e.g. brand,attr.color")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    params = ListingParams(
+        q=q,
+        category=category,
+        brands=tuple(brand or ()),
+        sellers=tuple(seller or ()),
+        price_min=price_min,
+        price_max=price_max,
+        in_stock=in_stock,
+        rating_min=tenths(rating_min),
+        attributes=attribute_filters(request.query_params.multi_items()),
+        sort=SortOrder(sort),
+        facets=tuple(f.strip() for f in facets.split(",") if f.strip()) if facets else None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    def render() -> bytes:
+        return ProductSearchPage.of(c.listing.search(params)).model_dump_json().encode()
+
+    return await cached_json(request, c.pages, LISTS_NAMESPACE, c.settings.cache_ttl_s, render)
+
+
+@router.get(
+    "/products/{product_id}",
+    response_model=ProductDetailOut,
+    summary="Get a product page (public; staff also see drafts and archived products)",
+)
+async def get_product(
+    request: Request, c: ContainerDep, product_id: ProductId, who: OptionalPrincipal
+) -> Response:
+    def render() -> bytes:
+        view = c.catalog.product_view(product_id, staff=_is_staff(who))
+        return ProductDetailOut.of(view).model_dump_json().encode()
+
+    if _is_staff(who):
+        return Response(render(), media_type="application/json", headers=NO_STORE)
+    namespace = product_namespace(product_id)
+    return await cached_json(request, c.pages, namespace, c.settings.cache_ttl_s, render)
+
+
+@router.get(
+    "/products/{product_id}/offers",
+    response_model=OfferList,
+    summary="All offers for a product, with the buy box (public)",
+)
+async def list_offers(request: Request, c: ContainerDep, product_id: ProductId) -> Response:
+    def render() -> bytes:
+        view = c.catalog.product_view(product_id)
+        fulfillers = dict(view.fulfillers)
+        out = OfferList(
+            items=[OfferOut.of(o, fulfillers) for o in view.offers],
+            buy_box=ProductDetailOut.of(view).buy_box,
+        )
+        return out.model_dump_json().encode()
+
+    namespace = product_namespace(product_id)
+    return await cached_json(request, c.pages, namespace, c.settings.cache_ttl_s, render)
+
+
+# --- staff writes: products, variants, offers ------------------------------------------------
 
 
 @router.post(
     "/products",
     status_code=status.HTTP_201_CREATED,
     response_model=ProductOut,
-    summary="Create a product (operator)",
+    summary="Create a product with its variants and offers (operator)",
 )
 def create_product(
     body: ProductCreate, c: ContainerDep, who: Operator, response: Response
@@ -42,31 +186,139 @@ def create_product(
     return ProductOut.of(product)
 
 
-@router.get("/products", response_model=ProductPage, summary="List products (public)")
-async def list_products(
-    request: Request,
+@router.patch("/products/{product_id}", response_model=ProductOut, summary="Update (operator)")
+def update_product(
+    product_id: ProductId, body: ProductUpdate, c: ContainerDep, who: Operator
+) -> ProductOut:
+    return ProductOut.of(c.catalog.update_product(who, product_id, body.to_patch()))
+
+
+@router.delete("/products/{product_id}", response_model=ProductOut, summary="Archive (operator)")
+def archive_product(product_id: ProductId, c: ContainerDep, who: Operator) -> ProductOut:
+    return ProductOut.of(c.catalog.archive_product(who, product_id))
+
+
+@router.post(
+    "/products/{product_id}/variants",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VariantOut,
+    summary="Add a variant (operator)",
+)
+def add_variant(
+    product_id: ProductId, body: VariantIn, c: ContainerDep, who: Operator
+) -> VariantOut:
+    return VariantOut.of(c.catalog.add_variant(who, product_id, body.to_draft()))
+
+
+@router.patch(
+    "/products/{product_id}/variants/{variant_id}",
+    response_model=VariantOut,
+    summary="Update a variant (operator)",
+)
+def update_variant(
+    product_id: ProductId,
+    variant_id: Annotated[str, Path(max_length=40)],
+    body: VariantUpdate,
     c: ContainerDep,
-    category: Category = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Response:
+    who: Operator,
+) -> VariantOut:
+    return VariantOut.of(c.catalog.update_variant(who, product_id, variant_id, body.to_patch()))
+
+
+@router.post(
+    "/products/{product_id}/offers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OfferOut,
+    summary="Add a fulfiller's offer for a variant (operator)",
+)
+def create_offer(product_id: ProductId, body: OfferIn, c: ContainerDep, who: Operator) -> OfferOut:
+    offer = c.catalog.create_offer(who, product_id, body.to_draft())
+    return OfferOut.of(offer, {f.id: f for f in c.taxonomy.list_fulfillers()})
+
+
+@router.patch("/offers/{offer_id}", response_model=OfferOut, summary="Update an offer (operator)")
+def update_offer(
+    offer_id: Annotated[str, Path(max_length=40)], body: OfferUpdate, c: ContainerDep, who: Operator
+) -> OfferOut:
+    offer = c.catalog.update_offer(who, offer_id, body.to_patch())
+    return OfferOut.of(offer, {f.id: f for f in c.taxonomy.list_fulfillers()})
+
+
+# --- categories, brands, fulfillers ----------------------------------------------------------
+
+
+@router.get("/categories", response_model=CategoryList, summary="The category tree (public)")
+async def list_categories(request: Request, c: ContainerDep) -> Response:
     def render() -> bytes:
-        page = c.catalog.list_products(category=category, limit=limit, cursor=cursor)
-        out = ProductPage(
-            items=[ProductOut.of(p) for p in page.items], next_cursor=page.next_cursor
-        )
-        return out.model_dump_json().encode()
+        items = [CategoryOut.of(x) for x in c.taxonomy.list_categories()]
+        return CategoryList(items=items).model_dump_json().encode()
 
-    return await cached_json(request, c.pages, CACHE_NAMESPACE, c.settings.cache_ttl_s, render)
+    return await cached_json(request, c.pages, LISTS_NAMESPACE, c.settings.cache_ttl_s, render)
 
 
-@router.get("/products/{product_id}", response_model=ProductOut, summary="Get a product (public)")
-async def get_product(
-    request: Request,
+@router.get("/categories/{category_id}", response_model=CategoryOut, summary="A category")
+def get_category(category_id: Annotated[str, Path(max_length=40)], c: ContainerDep) -> CategoryOut:
+    return CategoryOut.of(c.taxonomy.get_category(category_id))
+
+
+@router.post(
+    "/categories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CategoryOut,
+    summary="Create a category (operator)",
+)
+def create_category(body: CategoryCreate, c: ContainerDep, who: Operator) -> CategoryOut:
+    return CategoryOut.of(c.taxonomy.create_category(who, body.to_draft()))
+
+
+@router.patch("/categories/{category_id}", response_model=CategoryOut, summary="Update (operator)")
+def update_category(
+    category_id: Annotated[str, Path(max_length=40)],
+    body: CategoryUpdate,
     c: ContainerDep,
-    product_id: Annotated[str, Path(max_length=40)],
-) -> Response:
-    def render() -> bytes:
-        return ProductOut.of(c.catalog.get_product(product_id)).model_dump_json().encode()
+    who: Operator,
+) -> CategoryOut:
+    return CategoryOut.of(c.taxonomy.update_category(who, category_id, body.to_patch()))
 
-    return await cached_json(request, c.pages, CACHE_NAMESPACE, c.settings.cache_ttl_s, render)
+
+@router.get("/brands", response_model=BrandPage, summary="Brands (public)")
+def list_brands(c: ContainerDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> BrandPage:
+    page = c.taxonomy.list_brands(limit=limit, cursor=cursor)
+    return BrandPage(items=[BrandOut.of(b) for b in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/brands",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BrandOut,
+    summary="Create a brand (operator)",
+)
+def create_brand(body: BrandCreate, c: ContainerDep, who: Operator) -> BrandOut:
+    return BrandOut.of(c.taxonomy.create_brand(who, body.name, body.slug))
+
+
+@router.patch("/brands/{brand_id}", response_model=BrandOut, summary="Rename (operator)")
+def rename_brand(
+    brand_id: Annotated[str, Path(max_length=80)], body: BrandUpdate, c: ContainerDep, who: Operator
+) -> BrandOut:
+    return BrandOut.of(c.taxonomy.rename_brand(who, brand_id, body.name))
+
+
+@router.get("/fulfillers", response_model=FulfillerList, summary="Fulfillers (operator)")
+def list_fulfillers(c: ContainerDep, who: Operator) -> FulfillerList:
+    return FulfillerList(items=[FulfillerOut.of(f) for f in c.taxonomy.list_fulfillers()])
+
+
+@router.put(
+    "/fulfillers/{fulfiller_id}",
+    response_model=FulfillerOut,
+    summary="Create or update a fulfiller: 'retailer' or a seller id (operator)",
+)
+def set_fulfiller(
+    fulfiller_id: Annotated[str, Path(max_length=40)],
+    body: FulfillerIn,
+    c: ContainerDep,
+    who: Operator,
+) -> FulfillerOut:
+    rating = tenths(body.rating)
+    return FulfillerOut.of(c.taxonomy.set_fulfiller(who, fulfiller_id, body.name, rating))

@@ -1,21 +1,71 @@
-"""Catalog event handlers, registered explicitly by the composition root."""
+"""Catalog event handlers, registered explicitly by the composition root.
+
+Cached pages live in two kinds of namespace: one for listings and the category tree, and one
+per product for its page and offers, so a stock change on one product drops that product's
+pages and the listings, not every product page.
+"""
 
 from __future__ import annotations
 
-from bazaar.catalog.model import ProductCreated
+from collections.abc import Callable, Sequence
+
+from bazaar.catalog.events import (
+    PRODUCT_CHANGES,
+    BrandCreated,
+    BrandUpdated,
+    CategoryCreated,
+    CategoryUpdated,
+    FulfillerUpdated,
+)
 from bazaar.infra.cache import NamespacedCache
 from bazaar.infra.dispatcher import HandlerRegistry
-from bazaar.kernel.events import StoredEvent
+from bazaar.kernel.events import Event, StoredEvent
 
-CACHE_NAMESPACE = "catalog"
+LISTS_NAMESPACE = "catalog"
 
 
-def register(registry: HandlerRegistry, pages: NamespacedCache) -> None:
-    def invalidate_catalog_pages(event: StoredEvent) -> None:
-        # Idempotent by nature: bumping the namespace version twice only costs a cache miss.
-        # The catalog service invalidates right after its own commits; this handler covers
-        # changes committed by any other path (workers, imports). With the shared Redis cache
-        # one invalidation reaches every process; per-process memory caches rely on the TTL.
-        pages.invalidate(CACHE_NAMESPACE)
+def product_namespace(product_id: str) -> str:
+    return f"product:{product_id}"
 
-    registry.register(ProductCreated, "catalog.invalidate_pages", invalidate_catalog_pages)
+
+def invalidate_products(pages: NamespacedCache, product_ids: Sequence[str]) -> None:
+    """Drop the cached listings and the pages of these products."""
+    pages.invalidate(LISTS_NAMESPACE)
+    for product_id in product_ids:
+        pages.invalidate(product_namespace(product_id))
+
+
+def register(
+    registry: HandlerRegistry,
+    pages: NamespacedCache,
+    *,
+    reindex: Callable[[Sequence[str]], None],
+    reindex_brand: Callable[[str], None],
+    image_events: Sequence[type[Event]] = (),
+) -> None:
+    # All of these are idempotent by nature: invalidating twice costs a cache miss, and
+    # reindexing rebuilds a document from the current rows. The catalog service already
+    # invalidates right after its own commits; these handlers cover every other process
+    # (per-process memory caches elsewhere rely on the TTL) and changes made by other contexts.
+
+    def on_product_change(event: StoredEvent) -> None:
+        invalidate_products(pages, [event.subject_id])
+
+    def on_reference_change(event: StoredEvent) -> None:
+        pages.invalidate(LISTS_NAMESPACE)
+
+    def on_brand_renamed(event: StoredEvent) -> None:
+        # search documents carry the brand name (it is searchable text)
+        reindex_brand(event.subject_id)
+
+    def on_image_change(event: StoredEvent) -> None:
+        # the listing card shows the first image's thumbnail
+        reindex([event.subject_id])
+
+    for event_type in PRODUCT_CHANGES:
+        registry.register(event_type, "catalog.invalidate_pages", on_product_change)
+    for event_type in (CategoryCreated, CategoryUpdated, BrandCreated, FulfillerUpdated):
+        registry.register(event_type, "catalog.invalidate_pages", on_reference_change)
+    registry.register(BrandUpdated, "catalog.reindex_brand", on_brand_renamed)
+    for event_type in image_events:
+        registry.register(event_type, "catalog.reindex_images", on_image_change)

@@ -3,55 +3,571 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from bazaar.catalog.model import Product, ProductDraft, ProductStatus
+from bazaar.catalog.attributes import AttributeDef, AttributeType
+from bazaar.catalog.drafts import (
+    CategoryDraft,
+    CategoryPatch,
+    OfferDraft,
+    OfferPatch,
+    ProductDraft,
+    ProductPatch,
+    VariantPatch,
+)
+from bazaar.catalog.listing import LabelledFacetValue, ListingPage
+from bazaar.catalog.model import (
+    RETAILER,
+    Brand,
+    BuyBox,
+    BuyBoxReason,
+    Category,
+    Dimensions,
+    Fulfiller,
+    ImageRef,
+    Offer,
+    OfferStatus,
+    Product,
+    ProductStatus,
+    Variant,
+    VariantDraft,
+)
+from bazaar.catalog.service import ProductView
 from bazaar.http.schemas import MoneyModel, StrictModel
+from bazaar.search.model import SearchHit
+
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Slug = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+Ref = Annotated[str, Field(min_length=1, max_length=700)]
+Gtin = Annotated[str, Field(min_length=8, max_length=14, examples=["4006381333931"])]
+Stars = Annotated[Decimal, Field(ge=0, le=5, decimal_places=1, examples=[4.5])]
+AttributeInput = str | bool | int | float
 
 
-class ProductCreate(StrictModel):
-    title: Annotated[str, Field(min_length=1, max_length=200, examples=["Organic cotton tee"])]
+def tenths(stars: Decimal | None) -> int | None:
+    return None if stars is None else int(stars * 10)
+
+
+def stars(rating: int | None) -> float | None:
+    return None if rating is None else rating / 10
+
+
+class AttributeDefModel(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=40, examples=["color"])]
+    type: AttributeType
+    required: bool = False
+    values: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=200
+    )
+    unit: Annotated[str, Field(max_length=20)] | None = None
+
+    def to_def(self) -> AttributeDef:
+        return AttributeDef(self.name, self.type, self.required, tuple(self.values), self.unit)
+
+    @classmethod
+    def of(cls, d: AttributeDef) -> AttributeDefModel:
+        return cls(
+            name=d.name, type=d.type, required=d.required, values=list(d.values), unit=d.unit
+        )
+
+
+class CategoryCreate(StrictModel):
+    name: Name
+    slug: Slug | None = None
+    parent: Ref | None = Field(None, description="Parent category id or slug path")
+    attributes: list[AttributeDefModel] = Field(default_factory=list, max_length=100)
+
+    def to_draft(self) -> CategoryDraft:
+        return CategoryDraft(
+            self.name, self.slug, self.parent, [a.to_def() for a in self.attributes]
+        )
+
+
+class CategoryUpdate(StrictModel):
+    name: Name | None = None
+    attributes: list[AttributeDefModel] | None = Field(None, max_length=100)
+
+    def to_patch(self) -> CategoryPatch:
+        attrs = [a.to_def() for a in self.attributes] if self.attributes is not None else None
+        return CategoryPatch(self.name, attrs)
+
+
+class CategoryOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    parent_id: str | None
+    path: str
+    depth: int
+    attributes: list[AttributeDefModel]
+
+    @classmethod
+    def of(cls, c: Category) -> CategoryOut:
+        return cls(
+            id=c.id,
+            slug=c.slug,
+            name=c.name,
+            parent_id=c.parent_id,
+            path=c.path,
+            depth=c.depth,
+            attributes=[AttributeDefModel.of(a) for a in c.attributes],
+        )
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+class BrandCreate(StrictModel):
+    name: Name
+    slug: Slug | None = None
+
+
+class BrandUpdate(StrictModel):
+    name: Name
+
+
+class BrandOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+
+    @classmethod
+    def of(cls, b: Brand) -> BrandOut:
+        return cls(id=b.id, slug=b.slug, name=b.name)
+
+
+class BrandPage(BaseModel):
+    items: list[BrandOut]
+    next_cursor: str | None = None
+
+
+class FulfillerIn(StrictModel):
+    name: Name
+    rating: Stars | None = None
+
+
+class FulfillerOut(BaseModel):
+    id: str
+    name: str
+    rating: float | None
+
+    @classmethod
+    def of(cls, f: Fulfiller) -> FulfillerOut:
+        return cls(id=f.id, name=f.name, rating=stars(f.rating))
+
+
+class FulfillerList(BaseModel):
+    items: list[FulfillerOut]
+
+
+class DimensionsModel(StrictModel):
+    length_mm: Annotated[int, Field(gt=0, le=100_000)]
+    width_mm: Annotated[int, Field(gt=0, le=100_000)]
+    height_mm: Annotated[int, Field(gt=0, le=100_000)]
+
+    def to_dimensions(self) -> Dimensions:
+        return Dimensions(self.length_mm, self.width_mm, self.height_mm)
+
+
+class VariantIn(StrictModel):
     sku: Annotated[str, Field(min_length=1, max_length=64, examples=["TEE-ORG-M-BLK"])]
-    price: MoneyModel
-    category: Annotated[str, Field(min_length=1, max_length=200, examples=["apparel/t-shirts"])]
-    status: ProductStatus = ProductStatus.ACTIVE
+    options: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]] = (
+        Field(default_factory=dict, examples=[{"size": "M", "color": "black"}])
+    )
+    gtin: Gtin | None = None
+    weight_g: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    dimensions: DimensionsModel | None = None
 
-    def to_draft(self) -> ProductDraft:
-        return ProductDraft(
-            title=self.title,
-            sku=self.sku,
+    def to_draft(self) -> VariantDraft:
+        dims = self.dimensions.to_dimensions() if self.dimensions else None
+        return VariantDraft(self.sku, self.options, self.gtin, self.weight_g, dims)
+
+
+class VariantUpdate(StrictModel):
+    options: (
+        dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]] | None
+    ) = None
+    gtin: Gtin | None = None
+    weight_g: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    dimensions: DimensionsModel | None = None
+
+    def to_patch(self) -> VariantPatch:
+        return VariantPatch(
+            provided=frozenset(self.model_fields_set),
+            options=self.options or {},
+            gtin=self.gtin,
+            weight_g=self.weight_g,
+            dimensions=self.dimensions.to_dimensions() if self.dimensions else None,
+        )
+
+
+class OfferIn(StrictModel):
+    variant: Annotated[str, Field(min_length=1, max_length=64, description="Variant id or SKU")]
+    price: MoneyModel
+    shipping: MoneyModel | None = None
+    stock: Annotated[int, Field(ge=0, le=10**9)] = 0
+    delivery_days: Annotated[int, Field(ge=0, le=365)] = 2
+    fulfiller_id: Annotated[str, Field(min_length=1, max_length=40)] = RETAILER
+    status: OfferStatus = OfferStatus.ACTIVE
+
+    def to_draft(self) -> OfferDraft:
+        return OfferDraft(
+            variant=self.variant,
             price=self.price.to_money(),
-            category=self.category,
+            shipping=self.shipping.to_money() if self.shipping else None,
+            stock=self.stock,
+            delivery_days=self.delivery_days,
+            fulfiller_id=self.fulfiller_id,
             status=self.status,
         )
 
 
+class OfferUpdate(StrictModel):
+    price: MoneyModel | None = None
+    shipping: MoneyModel | None = None
+    stock: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    delivery_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    status: OfferStatus | None = None
+
+    def to_patch(self) -> OfferPatch:
+        return OfferPatch(
+            price=self.price.to_money() if self.price else None,
+            shipping=self.shipping.to_money() if self.shipping else None,
+            stock=self.stock,
+            delivery_days=self.delivery_days,
+            status=self.status,
+        )
+
+
+class ProductCreate(StrictModel):
+    title: Annotated[str, Field(min_length=1, max_length=200, examples=["Organic cotton tee"])]
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    category: Ref = Field(description="Category id or slug path", examples=["apparel/t-shirts"])
+    brand: Annotated[str, Field(max_length=80, description="Brand id or slug")] | None = None
+    attributes: dict[Annotated[str, Field(max_length=40)], AttributeInput] = Field(
+        default_factory=dict, max_length=100, examples=[{"material": "cotton"}]
+    )
+    gtin: Gtin | None = None
+    mpn: Annotated[str, Field(max_length=64)] | None = None
+    status: ProductStatus = ProductStatus.ACTIVE
+    variants: list[VariantIn] = Field(min_length=1, max_length=100)
+    offers: list[OfferIn] = Field(default_factory=list, max_length=500)
+    rating: Stars | None = None
+    rating_count: Annotated[int, Field(ge=0)] = 0
+
+    def to_draft(self) -> ProductDraft:
+        return ProductDraft(
+            title=self.title,
+            description=self.description,
+            category=self.category,
+            brand=self.brand,
+            attributes=self.attributes,
+            gtin=self.gtin,
+            mpn=self.mpn,
+            status=self.status,
+            variants=[v.to_draft() for v in self.variants],
+            offers=[o.to_draft() for o in self.offers],
+            rating=tenths(self.rating),
+            rating_count=self.rating_count,
+        )
+
+
+class ProductUpdate(StrictModel):
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+    category: Ref | None = None
+    brand: Annotated[str, Field(max_length=80)] | None = None
+    attributes: dict[Annotated[str, Field(max_length=40)], AttributeInput] | None = None
+    gtin: Gtin | None = None
+    mpn: Annotated[str, Field(max_length=64)] | None = None
+    status: ProductStatus | None = None
+
+    def to_patch(self) -> ProductPatch:
+        return ProductPatch(
+            provided=frozenset(self.model_fields_set),
+            title=self.title,
+            description=self.description,
+            category=self.category,
+            brand=self.brand,
+            attributes=self.attributes,
+            gtin=self.gtin,
+            mpn=self.mpn,
+            status=self.status,
+        )
+
+
+class CategoryRef(BaseModel):
+    id: str
+    path: str
+    name: str
+
+
+class FulfillerRef(BaseModel):
+    id: str
+    name: str
+    rating: float | None
+
+
+class OfferOut(BaseModel):
+    id: str
+    variant_id: str
+    fulfiller: FulfillerRef
+    price: MoneyModel
+    shipping: MoneyModel
+    landed_price: MoneyModel
+    stock: int
+    in_stock: bool
+    delivery_days: int
+    status: OfferStatus
+
+    @classmethod
+    def of(cls, o: Offer, fulfillers: dict[str, Fulfiller]) -> OfferOut:
+        f = fulfillers.get(o.fulfiller_id)
+        return cls(
+            id=o.id,
+            variant_id=o.variant_id,
+            fulfiller=FulfillerRef(
+                id=o.fulfiller_id,
+                name=f.name if f else o.fulfiller_id,
+                rating=stars(f.rating if f else None),
+            ),
+            price=MoneyModel.of(o.price),
+            shipping=MoneyModel.of(o.shipping),
+            landed_price=MoneyModel.of(o.landed_price),
+            stock=o.stock,
+            in_stock=o.available,
+            delivery_days=o.delivery_days,
+            status=o.status,
+        )
+
+
+class BuyBoxOut(BaseModel):
+    offer_id: str
+    variant_id: str
+    landed_price: MoneyModel
+    reason: BuyBoxReason
+
+    @classmethod
+    def of(cls, b: BuyBox | None) -> BuyBoxOut | None:
+        if b is None:
+            return None
+        return cls(
+            offer_id=b.offer_id,
+            variant_id=b.variant_id,
+            landed_price=MoneyModel.of(b.landed_price),
+            reason=b.reason,
+        )
+
+
+class OfferList(BaseModel):
+    items: list[OfferOut]
+    buy_box: BuyBoxOut | None
+
+
+class VariantOut(BaseModel):
+    id: str
+    sku: str
+    options: dict[str, str]
+    gtin: str | None
+    weight_g: int | None
+    dimensions: DimensionsModel | None
+    buy_box: BuyBoxOut | None = None
+
+    @classmethod
+    def of(cls, v: Variant, buy_box: BuyBox | None = None) -> VariantOut:
+        d = v.dimensions
+        return cls(
+            id=v.id,
+            sku=v.sku,
+            options=dict(v.options),
+            gtin=v.gtin,
+            weight_g=v.weight_g,
+            dimensions=DimensionsModel(
+                length_mm=d.length_mm, width_mm=d.width_mm, height_mm=d.height_mm
+            )
+            if d
+            else None,
+            buy_box=BuyBoxOut.of(buy_box),
+        )
+
+
+class ImageOut(BaseModel):
+    id: str
+    alt: str
+    url: str
+    thumb_url: str
+    width: int
+    height: int
+    renditions: dict[str, str]
+
+    @classmethod
+    def of(cls, i: ImageRef) -> ImageOut:
+        return cls(
+            id=i.id,
+            alt=i.alt,
+            url=i.url,
+            thumb_url=i.thumb_url,
+            width=i.width,
+            height=i.height,
+            renditions=dict(i.renditions),
+        )
+
+
 class ProductOut(BaseModel):
+    """A product as written (staff responses to creates and updates)."""
+
     id: str
     title: str
-    sku: str
-    price: MoneyModel
-    category: str
+    description: str
     status: ProductStatus
+    category_id: str
+    brand_id: str | None
+    attributes: dict[str, AttributeInput]
+    gtin: str | None
+    mpn: str | None
+    rating: float | None
+    rating_count: int
+    variants: list[VariantOut]
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, product: Product) -> ProductOut:
+    def of(cls, p: Product) -> ProductOut:
         return cls(
-            id=product.id,
-            title=product.title,
-            sku=product.sku,
-            price=MoneyModel.of(product.price),
-            category=product.category,
-            status=product.status,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
+            id=p.id,
+            title=p.title,
+            description=p.description,
+            status=p.status,
+            category_id=p.category_id,
+            brand_id=p.brand_id,
+            attributes=dict(p.attributes),
+            gtin=p.gtin,
+            mpn=p.mpn,
+            rating=stars(p.rating),
+            rating_count=p.rating_count,
+            variants=[VariantOut.of(v) for v in p.variants],
+            created_at=p.created_at,
+            updated_at=p.updated_at,
         )
 
 
-class ProductPage(BaseModel):
-    items: list[ProductOut]
+class ProductDetailOut(BaseModel):
+    """A product page: everything a shopper sees, with all offers and the buy box."""
+
+    id: str
+    title: str
+    description: str
+    status: ProductStatus
+    category: CategoryRef
+    brand: BrandOut | None
+    attributes: dict[str, AttributeInput]
+    gtin: str | None
+    mpn: str | None
+    rating: float | None
+    rating_count: int
+    price: MoneyModel | None
+    in_stock: bool
+    variants: list[VariantOut]
+    offers: list[OfferOut]
+    buy_box: BuyBoxOut | None
+    images: list[ImageOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: ProductView) -> ProductDetailOut:
+        p = view.product
+        fulfillers = dict(view.fulfillers)
+        return cls(
+            id=p.id,
+            title=p.title,
+            description=p.description,
+            status=p.status,
+            category=CategoryRef(
+                id=view.category.id, path=view.category.path, name=view.category.name
+            ),
+            brand=BrandOut.of(view.brand) if view.brand else None,
+            attributes=dict(p.attributes),
+            gtin=p.gtin,
+            mpn=p.mpn,
+            rating=stars(p.rating),
+            rating_count=p.rating_count,
+            price=MoneyModel.of(view.price) if view.price else None,
+            in_stock=view.in_stock,
+            variants=[VariantOut.of(v, view.buy_boxes.get(v.id)) for v in p.variants],
+            offers=[OfferOut.of(o, fulfillers) for o in view.offers],
+            buy_box=BuyBoxOut.of(view.buy_box),
+            images=[ImageOut.of(i) for i in view.images],
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class BrandRef(BaseModel):
+    id: str
+    name: str
+
+
+class ProductSummaryOut(BaseModel):
+    """A listing card."""
+
+    id: str
+    title: str
+    brand: BrandRef | None
+    category_id: str
+    price: MoneyModel | None
+    in_stock: bool
+    rating: float | None
+    image_url: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, h: SearchHit) -> ProductSummaryOut:
+        return cls(
+            id=h.product_id,
+            title=h.title,
+            brand=BrandRef(id=h.brand_id, name=h.brand_name or "") if h.brand_id else None,
+            category_id=h.category_id,
+            price=MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None,
+            in_stock=h.in_stock,
+            rating=stars(h.rating),
+            image_url=h.image_url,
+            created_at=h.created_at,
+        )
+
+
+class FacetValueOut(BaseModel):
+    value: str
+    count: int
+    label: str | None = None
+
+    @classmethod
+    def of(cls, v: LabelledFacetValue) -> FacetValueOut:
+        return cls(value=v.value, count=v.count, label=v.label)
+
+
+class ProductSearchPage(BaseModel):
+    items: list[ProductSummaryOut]
+    total: int
+    facets: dict[str, list[FacetValueOut]]
     next_cursor: str | None = None
+    corrected_query: str | None = Field(
+        None, description="Set when no product matched the query as typed and a correction did"
+    )
+
+    @classmethod
+    def of(cls, page: ListingPage) -> ProductSearchPage:
+        return cls(
+            items=[ProductSummaryOut.of(h) for h in page.items],
+            total=page.total,
+            facets={k: [FacetValueOut.of(v) for v in vs] for k, vs in page.facets.items()},
+            next_cursor=page.next_cursor,
+            corrected_query=page.corrected_query,
+        )
+
+
+SortParam = Literal["relevance", "price_asc", "price_desc", "newest", "rating"]

@@ -1,32 +1,76 @@
-"""Catalog use cases."""
+"""Catalog use cases: products, variants and offers; product pages and search.
+
+Every write runs in one unit of work that also records its events and updates the search
+index, so the catalog, its audit trail and what shoppers can find never disagree.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bazaar.catalog import store
-from bazaar.catalog.model import (
-    Product,
+from bazaar.catalog import indexing, store
+from bazaar.catalog.building import References, build_offers, build_product, product_fields
+from bazaar.catalog.drafts import OfferDraft, OfferPatch, ProductDraft, ProductPatch, VariantPatch
+from bazaar.catalog.events import (
+    OfferCreated,
+    OfferUpdated,
+    ProductArchived,
     ProductCreated,
-    ProductDraft,
+    ProductUpdated,
+    VariantAdded,
+    VariantUpdated,
+)
+from bazaar.catalog.model import (
+    Brand,
+    BuyBox,
+    Category,
+    Fulfiller,
+    ImageRef,
+    Offer,
+    Product,
     ProductStatus,
-    validate_draft,
+    Variant,
+    VariantDraft,
+    check_offer_numbers,
+    check_variant,
+    choose_buy_box,
+    from_price,
 )
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
-from bazaar.kernel.errors import Conflict, FieldError, NotFound
+from bazaar.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
-from bazaar.kernel.pagination import CursorCodec, Page, after_from, page_after, scope_for
+from bazaar.kernel.money import Money
+from bazaar.search.index import SearchIndex
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
+# product ids -> their images in display order; one query for any number of products
+ImageSource = Callable[[Sequence[str]], Mapping[str, Sequence[ImageRef]]]
+# called with the ids of changed products after each commit (cache invalidation)
+ChangeListener = Callable[[Sequence[str]], None]
 
-PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
-STAFF_STATUSES = tuple(ProductStatus)
+
+@dataclass(frozen=True)
+class ProductView:
+    """Everything a product page shows, loaded in a fixed number of queries."""
+
+    product: Product
+    category: Category
+    brand: Brand | None
+    offers: Sequence[Offer]
+    fulfillers: Mapping[str, Fulfiller]
+    buy_boxes: Mapping[str, BuyBox | None]  # per variant id
+    buy_box: BuyBox | None  # of the first variant that has one
+    price: Money | None
+    in_stock: bool
+    images: Sequence[ImageRef]
 
 
 class CatalogService:
@@ -35,82 +79,381 @@ class CatalogService:
         db: Database,
         uow: UowFactory,
         clock: Clock,
-        cursors: CursorCodec,
-        on_change: Callable[[], None] | None = None,
+        index: SearchIndex,
+        *,
+        currency: str,
+        images: ImageSource | None = None,
+        on_change: ChangeListener | None = None,
     ) -> None:
         self._db = db
         self._uow = uow
         self._clock = clock
-        self._cursors = cursors
-        self._on_change = on_change
+        self._index = index
+        self._currency = currency
+        self._images = images
+        self._on_change = on_change or (lambda ids: None)
+
+    # --- products ----------------------------------------------------------------------------
 
     def create_product(self, principal: Principal, draft: ProductDraft) -> Product:
-        """Create a product (staff only); records ``ProductCreated`` in the same commit.
+        """Create a product with its variants and offers; a 422 names every bad field.
 
-        A duplicate SKU is a 409; validation problems are a 422 naming each field.
+        A SKU or GTIN already in use is a 409 naming the variant's field.
+        """
+        return self.create_products(principal, [draft])[0]
+
+    def create_products(
+        self, principal: Principal, drafts: Sequence[ProductDraft]
+    ) -> list[Product]:
+        """Create a batch all-or-nothing: one transaction, a fixed number of statements.
+
+        Errors are reported per product as ``[i].field`` when the batch has more than one.
         """
         principal.require_role(Role.OPERATOR)
-        draft = validate_draft(draft)
-        now = self._clock.now()
-        product = Product(
-            id=new_id("prd"),
-            title=draft.title,
-            sku=draft.sku,
-            price=draft.price,
-            category=draft.category,
-            status=draft.status,
-            created_at=now,
-            updated_at=now,
-        )
         with self._uow(principal.actor) as uow:
+            built: list[tuple[Product, list[Offer]]] = []
+            errors: list[FieldError] = []
+            refs = References(uow.conn).preload(
+                {d.category for d in drafts},
+                {d.brand for d in drafts if d.brand is not None},
+                {o.fulfiller_id for d in drafts for o in d.offers},
+            )
+            now = self._clock.now()
+            for i, draft in enumerate(drafts):
+                prefix = f"[{i}]." if len(drafts) > 1 else ""
+                try:
+                    built.append(build_product(draft, refs, now, self._currency))
+                except ValidationFailed as exc:
+                    errors += [replace(e, field=prefix + e.field) for e in exc.errors]
+            errors += self._duplicates(uow.conn, [p for p, _ in built], multi=len(drafts) > 1)
+            if errors:
+                raise ValidationFailed("Some products have invalid fields", errors=errors)
+            products = [p for p, _ in built]
             try:
-                store.insert_product(uow.conn, product)
+                store.insert_products(uow.conn, products)
+                store.insert_offers(uow.conn, [o for _, offers in built for o in offers])
             except IntegrityError as exc:
-                if not violates_unique(exc, "products", "sku"):
-                    raise
+                # a concurrent writer took a SKU or GTIN between our check and insert
+                if violates_unique(exc, "variants", "sku") or violates_unique(
+                    exc, "variants", "gtin"
+                ):
+                    raise Conflict(
+                        "A SKU or GTIN is already in use",
+                        errors=[FieldError("variants", "SKU or GTIN already in use", "duplicate")],
+                    ) from exc
+                raise
+            for product, offers in built:
+                uow.record(
+                    ProductCreated(
+                        product_id=product.id,
+                        title=product.title,
+                        category_id=product.category_id,
+                        brand_id=product.brand_id,
+                        status=product.status.value,
+                        skus=tuple(v.sku for v in product.variants),
+                    )
+                )
+                for offer in offers:
+                    uow.record(_offer_event(OfferCreated, offer))
+            self._reindex(uow.conn, [p.id for p in products])
+            uow.commit()
+        self._on_change([p.id for p in products])
+        return products
+
+    def update_product(self, principal: Principal, product_id: str, patch: ProductPatch) -> Product:
+        """Change a product's fields; attributes are re-validated against its category."""
+        principal.require_role(Role.OPERATOR)
+        with self._uow(principal.actor) as uow:
+            current = self._load(uow.conn, product_id)
+            given = patch.provided
+            draft = ProductDraft(
+                title=patch.title or "" if "title" in given else current.title,
+                description=patch.description or ""
+                if "description" in given
+                else current.description,
+                category=patch.category or "" if "category" in given else current.category_id,
+                brand=patch.brand if "brand" in given else current.brand_id,
+                attributes=(
+                    patch.attributes or {} if "attributes" in given else current.attributes
+                ),
+                gtin=patch.gtin if "gtin" in given else current.gtin,
+                mpn=patch.mpn if "mpn" in given else current.mpn,
+                status=patch.status or current.status,
+                variants=(),
+            )
+            fields = asdict(product_fields(draft, References(uow.conn)))
+            product = replace(current, **fields, updated_at=self._clock.now())
+            changed = tuple(sorted(k for k, v in fields.items() if getattr(current, k) != v))
+            if not changed:
+                return current
+            store.update_product(uow.conn, product)
+            if product.status is ProductStatus.ARCHIVED and current.status is not product.status:
+                uow.record(ProductArchived(product_id=product.id))
+            else:
+                uow.record(
+                    ProductUpdated(
+                        product_id=product.id, changed=changed, status=product.status.value
+                    )
+                )
+            self._reindex(uow.conn, [product.id])
+            uow.commit()
+        self._on_change([product.id])
+        return product
+
+    def archive_product(self, principal: Principal, product_id: str) -> Product:
+        """Take a product off sale: it leaves search and public pages; its history stays."""
+        patch = ProductPatch(provided=frozenset({"status"}), status=ProductStatus.ARCHIVED)
+        return self.update_product(principal, product_id, patch)
+
+    def add_variant(self, principal: Principal, product_id: str, draft: VariantDraft) -> Variant:
+        principal.require_role(Role.OPERATOR)
+        if errors := check_variant(draft, "variant"):
+            raise ValidationFailed("The variant has invalid fields", errors=_unprefix(errors))
+        with self._uow(principal.actor) as uow:
+            product = self._load(uow.conn, product_id)
+            variant = Variant(
+                id=new_id("var"),
+                product_id=product.id,
+                sku=draft.sku,
+                options=dict(draft.options),
+                gtin=draft.gtin,
+                weight_g=draft.weight_g,
+                dimensions=draft.dimensions,
+                position=len(product.variants),
+            )
+            if dupes := self._duplicates(uow.conn, [replace(product, variants=(variant,))], False):
+                raise Conflict("The SKU or GTIN is already in use", errors=_unprefix(dupes))
+            store.insert_variants(uow.conn, [variant])
+            uow.record(VariantAdded(product_id=product.id, variant_id=variant.id, sku=variant.sku))
+            self._reindex(uow.conn, [product.id])
+            uow.commit()
+        self._on_change([product.id])
+        return variant
+
+    def update_variant(
+        self, principal: Principal, product_id: str, variant_id: str, patch: VariantPatch
+    ) -> Variant:
+        principal.require_role(Role.OPERATOR)
+        with self._uow(principal.actor) as uow:
+            product = self._load(uow.conn, product_id)
+            current = next((v for v in product.variants if v.id == variant_id), None)
+            if current is None:
+                raise NotFound("No such variant")
+            values = {k: getattr(patch, k) for k in patch.provided}
+            variant = replace(current, **values)
+            draft = VariantDraft(
+                variant.sku, variant.options, variant.gtin, variant.weight_g, variant.dimensions
+            )
+            if errors := check_variant(draft, "variant"):
+                raise ValidationFailed("The variant has invalid fields", errors=_unprefix(errors))
+            new_gtin = variant.gtin if variant.gtin != current.gtin else None
+            if new_gtin is not None and store.existing_gtins(uow.conn, [new_gtin]):
                 raise Conflict(
-                    f"A product with SKU {product.sku} already exists",
-                    errors=[FieldError("sku", "Already in use", "duplicate")],
-                ) from exc
+                    "The GTIN is already in use",
+                    errors=[FieldError("gtin", "Already in use", "duplicate")],
+                )
+            store.update_variant(uow.conn, variant)
             uow.record(
-                ProductCreated(
-                    product_id=product.id,
-                    sku=product.sku,
-                    title=product.title,
-                    price=product.price,
-                    category=product.category,
-                    status=product.status.value,
+                VariantUpdated(
+                    product_id=product.id, variant_id=variant.id, changed=tuple(sorted(values))
                 )
             )
+            self._reindex(uow.conn, [product.id])
             uow.commit()
-        if self._on_change is not None:
-            self._on_change()
-        return product
+        self._on_change([product.id])
+        return variant
+
+    # --- offers ------------------------------------------------------------------------------
+
+    def create_offer(self, principal: Principal, product_id: str, draft: OfferDraft) -> Offer:
+        """A fulfiller's price and stock for one variant; one offer per fulfiller and variant."""
+        principal.require_role(Role.OPERATOR)
+        with self._uow(principal.actor) as uow:
+            product = self._load(uow.conn, product_id)
+            refs = References(uow.conn)
+            now = self._clock.now()
+            offer = build_offers(product, [draft], refs, now, self._currency)[0]
+            try:
+                store.insert_offers(uow.conn, [offer])
+            except IntegrityError as exc:
+                if not violates_unique(exc, "offers", "variant_id"):
+                    raise
+                raise Conflict(
+                    "This fulfiller already offers this variant; change that offer instead",
+                    errors=[FieldError("fulfiller_id", "Already offers this variant", "duplicate")],
+                ) from exc
+            uow.record(_offer_event(OfferCreated, offer))
+            self._reindex(uow.conn, [product.id])
+            uow.commit()
+        self._on_change([product.id])
+        return offer
+
+    def update_offer(self, principal: Principal, offer_id: str, patch: OfferPatch) -> Offer:
+        principal.require_role(Role.OPERATOR)
+        with self._uow(principal.actor) as uow:
+            current = store.get_offer(uow.conn, offer_id) if is_valid_id(offer_id, "ofr") else None
+            if current is None:
+                raise NotFound("No such offer")
+            offer = replace(
+                current,
+                price=patch.price or current.price,
+                shipping=patch.shipping or current.shipping,
+                stock=patch.stock if patch.stock is not None else current.stock,
+                delivery_days=(
+                    patch.delivery_days
+                    if patch.delivery_days is not None
+                    else current.delivery_days
+                ),
+                status=patch.status or current.status,
+                updated_at=self._clock.now(),
+            )
+            errors = check_offer_numbers(
+                offer.price, offer.shipping, offer.stock, offer.delivery_days, self._currency
+            )
+            if errors:
+                raise ValidationFailed("The offer has invalid fields", errors=errors)
+            changed = tuple(
+                k
+                for k in ("price", "shipping", "stock", "delivery_days", "status")
+                if getattr(offer, k) != getattr(current, k)
+            )
+            if not changed:
+                return current
+            store.update_offer(uow.conn, offer)
+            uow.record(_offer_event(OfferUpdated, offer, changed=changed))
+            self._reindex(uow.conn, [offer.product_id])
+            uow.commit()
+        self._on_change([offer.product_id])
+        return offer
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def product_exists(self, product_id: str) -> bool:
+        """Whether a product with this id exists, whatever its status."""
+        if not is_valid_id(product_id, "prd"):
+            return False
+        with self._db.read() as conn:
+            return store.product_exists(conn, product_id)
 
     def get_product(self, product_id: str, *, staff: bool = False) -> Product:
-        """A product by id; drafts and archived products are visible to staff only."""
-        if not is_valid_id(product_id, "prd"):
-            raise NotFound("No such product")
         with self._db.read() as conn:
-            product = store.get_product(conn, product_id)
-        if product is None or (not staff and product.status not in PUBLIC_STATUSES):
+            product = self._load(conn, product_id)
+        if not staff and product.status is not ProductStatus.ACTIVE:
             raise NotFound("No such product")
         return product
 
-    def list_products(
-        self,
-        *,
-        category: str | None,
-        limit: int,
-        cursor: str | None,
-        staff: bool = False,
-    ) -> Page[Product]:
-        """One page in creation order, with an opaque cursor bound to these filters."""
-        statuses = STAFF_STATUSES if staff else PUBLIC_STATUSES
-        scope = scope_for("products", category=category, staff=staff)
-        after_id = after_from(self._cursors, cursor, scope)
+    def product_view(self, product_id: str, *, staff: bool = False) -> ProductView:
+        """A product page: product, variants, offers with their buy box, images.
+
+        Drafts and archived products are visible to staff only. Seven queries whatever the
+        number of variants, offers or images.
+        """
         with self._db.read() as conn:
-            rows = store.list_products(
-                conn, statuses=statuses, category=category, after_id=after_id, limit=limit + 1
+            product = self._load(conn, product_id)
+            if not staff and product.status is not ProductStatus.ACTIVE:
+                raise NotFound("No such product")
+            category = store.categories_by_ids(conn, [product.category_id])[product.category_id]
+            brand = (
+                store.brands_by_ids(conn, [product.brand_id]).get(product.brand_id)
+                if product.brand_id
+                else None
             )
-        return page_after(self._cursors, rows, limit, scope, key=lambda p: p.id)
+            offers = store.offers_for_products(conn, [product.id])[product.id]
+            fulfillers = store.fulfillers_by_ids(conn, {o.fulfiller_id for o in offers})
+        images = self._images([product.id]).get(product.id, ()) if self._images else ()
+        ratings = {fid: f.rating for fid, f in fulfillers.items()}
+        buy_boxes = {
+            v.id: choose_buy_box([o for o in offers if o.variant_id == v.id], ratings)
+            for v in product.variants
+        }
+        price, in_stock = from_price(offers)
+        return ProductView(
+            product=product,
+            category=category,
+            brand=brand,
+            offers=offers,
+            fulfillers=fulfillers,
+            buy_boxes=buy_boxes,
+            buy_box=next((b for b in buy_boxes.values() if b is not None), None),
+            price=price,
+            in_stock=in_stock,
+            images=images,
+        )
+
+    def reindex(self, product_ids: Sequence[str]) -> None:
+        """Refresh the search documents of these products (after image, stock or price events)."""
+        with self._db.write() as conn:
+            self._reindex(conn, product_ids)
+        self._on_change(product_ids)
+
+    def reindex_brand(self, brand_id: str, batch_size: int = 1000) -> None:
+        """Refresh the documents of every product of a brand (after a rename), in batches."""
+        after: str | None = None
+        while True:
+            with self._db.read() as conn:
+                ids = store.product_ids_of_brand(conn, brand_id, after_id=after, limit=batch_size)
+            if not ids:
+                return
+            self.reindex(ids)
+            after = ids[-1]
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _reindex(self, conn: Connection, product_ids: Sequence[str]) -> None:
+        indexing.reindex(
+            conn, self._index, product_ids, currency=self._currency, thumbnails=self._thumbnails
+        )
+
+    def _thumbnails(self, product_ids: Sequence[str]) -> Mapping[str, str]:
+        if self._images is None:
+            return {}
+        return {pid: imgs[0].thumb_url for pid, imgs in self._images(product_ids).items() if imgs}
+
+    def _load(self, conn: Connection, product_id: str) -> Product:
+        product = store.get_product(conn, product_id) if is_valid_id(product_id, "prd") else None
+        if product is None:
+            raise NotFound("No such product")
+        return product
+
+    @staticmethod
+    def _duplicates(conn: Connection, products: Sequence[Product], multi: bool) -> list[FieldError]:
+        """SKUs and GTINs already in the catalog (one query each for the whole batch)."""
+        taken_skus = store.existing_skus(conn, [v.sku for p in products for v in p.variants])
+        taken_gtins = store.existing_gtins(
+            conn, [v.gtin for p in products for v in p.variants if v.gtin]
+        )
+        errors: list[FieldError] = []
+        seen_elsewhere: set[str] = set()  # skus of earlier products in the batch
+        for i, p in enumerate(products):
+            prefix = f"[{i}]." if multi else ""
+            for j, v in enumerate(p.variants):
+                if v.sku in taken_skus or v.sku in seen_elsewhere:
+                    errors.append(
+                        FieldError(f"{prefix}variants[{j}].sku", "Already in use", "duplicate")
+                    )
+                if v.gtin and v.gtin in taken_gtins:
+                    errors.append(
+                        FieldError(f"{prefix}variants[{j}].gtin", "Already in use", "duplicate")
+                    )
+            seen_elsewhere.update(v.sku for v in p.variants)
+        return errors
+
+
+def _unprefix(errors: Sequence[FieldError]) -> list[FieldError]:
+    return [replace(e, field=e.field.removeprefix("variant.")) for e in errors]
+
+
+def _offer_event(
+    cls: type[OfferCreated] | type[OfferUpdated], offer: Offer, **extra: object
+) -> OfferCreated | OfferUpdated:
+    return cls(
+        product_id=offer.product_id,
+        offer_id=offer.id,
+        variant_id=offer.variant_id,
+        fulfiller_id=offer.fulfiller_id,
+        price=offer.price,
+        shipping=offer.shipping,
+        stock=offer.stock,
+        status=offer.status.value,
+        **extra,  # type: ignore[arg-type]
+    )

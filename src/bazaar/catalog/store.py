@@ -1,87 +1,548 @@
-"""Catalog tables and queries."""
+"""Catalog tables and queries.
+
+Every loader takes a batch of ids and answers with one query, so listing, detail and the
+search-document builder issue a fixed number of statements whatever the page size or the
+number of variants and offers (see tests/integration/test_catalog_queries.py).
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from bazaar.catalog.model import Product, ProductStatus
-from bazaar.infra.db import IdColumn, UtcDateTime, metadata
+from bazaar.catalog.attributes import AttributeDef, AttributeType
+from bazaar.catalog.model import (
+    Brand,
+    Category,
+    Dimensions,
+    Fulfiller,
+    Offer,
+    OfferStatus,
+    Product,
+    ProductStatus,
+    Variant,
+)
+from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
 from bazaar.kernel.money import Money
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    IdColumn(),
+    sa.Column("slug", sa.String(80), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("parent_id", sa.String(40), sa.ForeignKey("categories.id"), nullable=True),
+    sa.Column("path", sa.String(700), nullable=False, unique=True),
+    sa.Column("ancestor_ids", Json, nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "parent_id"),
+)
+
+brands = sa.Table(
+    "brands",
+    metadata,
+    IdColumn(),
+    sa.Column("slug", sa.String(80), nullable=False, unique=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
 
 products = sa.Table(
     "products",
     metadata,
     IdColumn(),
-    sa.Column("sku", sa.String(64), nullable=False, unique=True),
     sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("price_amount", sa.BigInteger, nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("category", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("brand_id", sa.String(40), sa.ForeignKey("brands.id"), nullable=True),
+    sa.Column("category_id", sa.String(40), sa.ForeignKey("categories.id"), nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("gtin", sa.String(14), nullable=True),
+    sa.Column("mpn", sa.String(64), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rating", sa.SmallInteger, nullable=True),
+    sa.Column("rating_count", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint("price_amount >= 0", name="price_not_negative"),
     sa.CheckConstraint("status IN ('draft', 'active', 'archived')", name="status_known"),
-    sa.Index(None, "category", "id"),
+    sa.CheckConstraint("rating IS NULL OR rating BETWEEN 0 AND 50", name="rating_range"),
+    sa.Index(None, "category_id", "id"),
+    sa.Index(None, "brand_id"),
     sa.Index(None, "status", "id"),
 )
 
+variants = sa.Table(
+    "variants",
+    metadata,
+    IdColumn(),
+    sa.Column("product_id", sa.String(40), sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False, unique=True),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("gtin", sa.String(14), nullable=True, unique=True),
+    sa.Column("weight_g", sa.Integer, nullable=True),
+    sa.Column("length_mm", sa.Integer, nullable=True),
+    sa.Column("width_mm", sa.Integer, nullable=True),
+    sa.Column("height_mm", sa.Integer, nullable=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index(None, "product_id", "position"),
+)
 
-def _product(row: RowMapping) -> Product:
-    return Product(
+fulfillers = sa.Table(
+    "fulfillers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("rating", sa.SmallInteger, nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("rating IS NULL OR rating BETWEEN 0 AND 50", name="rating_range"),
+)
+
+offers = sa.Table(
+    "offers",
+    metadata,
+    IdColumn(),
+    sa.Column("product_id", sa.String(40), sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("variant_id", sa.String(40), sa.ForeignKey("variants.id"), nullable=False),
+    sa.Column("fulfiller_id", sa.String(40), sa.ForeignKey("fulfillers.id"), nullable=False),
+    sa.Column("price_amount", sa.BigInteger, nullable=False),
+    sa.Column("shipping_amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("delivery_days", sa.SmallInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("variant_id", "fulfiller_id"),
+    sa.CheckConstraint("price_amount >= 0 AND shipping_amount >= 0", name="money_not_negative"),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("status IN ('active', 'inactive')", name="status_known"),
+    sa.Index(None, "product_id"),
+    sa.Index(None, "fulfiller_id", "id"),
+)
+
+
+# --- categories ------------------------------------------------------------------------------
+
+
+def _attribute_json(d: AttributeDef) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": d.name, "type": d.type.value, "required": d.required}
+    if d.values:
+        out["values"] = list(d.values)
+    if d.unit:
+        out["unit"] = d.unit
+    return out
+
+
+def _attribute(raw: dict[str, Any]) -> AttributeDef:
+    return AttributeDef(
+        name=raw["name"],
+        type=AttributeType(raw["type"]),
+        required=raw.get("required", False),
+        values=tuple(raw.get("values", ())),
+        unit=raw.get("unit"),
+    )
+
+
+def _category(row: RowMapping) -> Category:
+    return Category(
         id=row["id"],
-        title=row["title"],
-        sku=row["sku"],
-        price=Money(row["price_amount"], row["currency"]),
-        category=row["category"],
-        status=ProductStatus(row["status"]),
+        slug=row["slug"],
+        name=row["name"],
+        parent_id=row["parent_id"],
+        path=row["path"],
+        ancestor_ids=tuple(row["ancestor_ids"]),
+        attributes=tuple(_attribute(a) for a in row["attributes"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
 
-def insert_product(conn: Connection, product: Product) -> None:
-    conn.execute(
-        products.insert().values(
-            id=product.id,
-            sku=product.sku,
-            title=product.title,
-            price_amount=product.price.amount,
-            currency=product.price.currency,
-            category=product.category,
-            status=product.status.value,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
+def category_values(c: Category) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "slug": c.slug,
+        "name": c.name,
+        "parent_id": c.parent_id,
+        "path": c.path,
+        "ancestor_ids": list(c.ancestor_ids),
+        "attributes": [_attribute_json(a) for a in c.attributes],
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
+
+
+def insert_categories(conn: Connection, items: Sequence[Category]) -> None:
+    if items:
+        conn.execute(categories.insert(), [category_values(c) for c in items])
+
+
+def update_category(conn: Connection, c: Category) -> None:
+    values = category_values(c)
+    del values["id"], values["created_at"]
+    conn.execute(categories.update().where(categories.c.id == c.id).values(**values))
+
+
+def get_category(conn: Connection, category_id: str) -> Category | None:
+    row = conn.execute(sa.select(categories).where(categories.c.id == category_id)).mappings()
+    found = row.first()
+    return _category(found) if found else None
+
+
+def category_by_path(conn: Connection, path: str) -> Category | None:
+    row = conn.execute(sa.select(categories).where(categories.c.path == path)).mappings().first()
+    return _category(row) if row else None
+
+
+def categories_by_ids(conn: Connection, ids: Iterable[str]) -> dict[str, Category]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(categories).where(categories.c.id.in_(wanted))).mappings()
+    return {row["id"]: _category(row) for row in rows}
+
+
+def categories_by_paths(conn: Connection, paths: Iterable[str]) -> dict[str, Category]:
+    wanted = sorted(set(paths))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(categories).where(categories.c.path.in_(wanted))).mappings()
+    return {row["path"]: _category(row) for row in rows}
+
+
+def all_categories(conn: Connection) -> list[Category]:
+    """The whole tree in path order (parents before children). Trees are thousands, not millions."""
+    rows = conn.execute(sa.select(categories).order_by(categories.c.path)).mappings()
+    return [_category(row) for row in rows]
+
+
+# --- brands ----------------------------------------------------------------------------------
+
+
+def _brand(row: RowMapping) -> Brand:
+    return Brand(id=row["id"], slug=row["slug"], name=row["name"], created_at=row["created_at"])
+
+
+def insert_brands(conn: Connection, items: Sequence[Brand]) -> None:
+    if items:
+        conn.execute(
+            brands.insert(),
+            [
+                {
+                    "id": b.id,
+                    "slug": b.slug,
+                    "name": b.name,
+                    "created_at": b.created_at,
+                    "updated_at": b.created_at,
+                }
+                for b in items
+            ],
         )
+
+
+def rename_brand(conn: Connection, brand_id: str, name: str, at: Any) -> int:
+    result = conn.execute(
+        brands.update().where(brands.c.id == brand_id).values(name=name, updated_at=at)
+    )
+    return result.rowcount
+
+
+def brands_by_ids(conn: Connection, ids: Iterable[str]) -> dict[str, Brand]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(brands).where(brands.c.id.in_(wanted))).mappings()
+    return {row["id"]: _brand(row) for row in rows}
+
+
+def brand_by_slug(conn: Connection, slug: str) -> Brand | None:
+    row = conn.execute(sa.select(brands).where(brands.c.slug == slug)).mappings().first()
+    return _brand(row) if row else None
+
+
+def brands_by_slugs(conn: Connection, slugs: Iterable[str]) -> dict[str, Brand]:
+    wanted = sorted(set(slugs))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(brands).where(brands.c.slug.in_(wanted))).mappings()
+    return {row["slug"]: _brand(row) for row in rows}
+
+
+def list_brands(conn: Connection, *, after_id: str | None, limit: int) -> list[Brand]:
+    query = sa.select(brands).order_by(brands.c.id).limit(limit)
+    if after_id is not None:
+        query = query.where(brands.c.id > after_id)
+    return [_brand(row) for row in conn.execute(query).mappings()]
+
+
+# --- products and variants -------------------------------------------------------------------
+
+
+def product_values(p: Product) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "title": p.title,
+        "description": p.description,
+        "brand_id": p.brand_id,
+        "category_id": p.category_id,
+        "attributes": dict(p.attributes),
+        "gtin": p.gtin,
+        "mpn": p.mpn,
+        "status": p.status.value,
+        "rating": p.rating,
+        "rating_count": p.rating_count,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def variant_values(v: Variant) -> dict[str, Any]:
+    d = v.dimensions
+    return {
+        "id": v.id,
+        "product_id": v.product_id,
+        "sku": v.sku,
+        "options": dict(v.options),
+        "gtin": v.gtin,
+        "weight_g": v.weight_g,
+        "length_mm": d.length_mm if d else None,
+        "width_mm": d.width_mm if d else None,
+        "height_mm": d.height_mm if d else None,
+        "position": v.position,
+    }
+
+
+def _variant(row: RowMapping) -> Variant:
+    dims = (
+        Dimensions(row["length_mm"], row["width_mm"], row["height_mm"])
+        if row["length_mm"] is not None
+        else None
+    )
+    return Variant(
+        id=row["id"],
+        product_id=row["product_id"],
+        sku=row["sku"],
+        options=row["options"],
+        gtin=row["gtin"],
+        weight_g=row["weight_g"],
+        dimensions=dims,
+        position=row["position"],
     )
 
 
-def get_product(conn: Connection, product_id: str) -> Product | None:
-    row = conn.execute(sa.select(products).where(products.c.id == product_id)).mappings().first()
-    return _product(row) if row else None
+def _product(row: RowMapping, product_variants: Sequence[Variant]) -> Product:
+    return Product(
+        id=row["id"],
+        title=row["title"],
+        description=row["description"],
+        brand_id=row["brand_id"],
+        category_id=row["category_id"],
+        attributes=row["attributes"],
+        gtin=row["gtin"],
+        mpn=row["mpn"],
+        status=ProductStatus(row["status"]),
+        rating=row["rating"],
+        rating_count=row["rating_count"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        variants=tuple(product_variants),
+    )
 
 
-def list_products(
-    conn: Connection,
-    *,
-    statuses: tuple[ProductStatus, ...],
-    category: str | None,
-    after_id: str | None,
-    limit: int,
-) -> list[Product]:
-    """Products in id (creation) order after ``after_id``: one query whatever the page size."""
+def insert_products(conn: Connection, items: Sequence[Product]) -> None:
+    """Insert products with their variants: two multi-row statements for any batch size."""
+    if not items:
+        return
+    conn.execute(products.insert(), [product_values(p) for p in items])
+    rows = [variant_values(v) for p in items for v in p.variants]
+    if rows:
+        conn.execute(variants.insert(), rows)
+
+
+def update_product(conn: Connection, p: Product) -> None:
+    values = product_values(p)
+    del values["id"], values["created_at"]
+    conn.execute(products.update().where(products.c.id == p.id).values(**values))
+
+
+def insert_variants(conn: Connection, items: Sequence[Variant]) -> None:
+    if items:
+        conn.execute(variants.insert(), [variant_values(v) for v in items])
+
+
+def update_variant(conn: Connection, v: Variant) -> None:
+    values = variant_values(v)
+    del values["id"], values["product_id"]
+    conn.execute(variants.update().where(variants.c.id == v.id).values(**values))
+
+
+def products_by_ids(conn: Connection, ids: Iterable[str]) -> dict[str, Product]:
+    """Products with their variants, in two queries."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    by_product: dict[str, list[Variant]] = defaultdict(list)
     query = (
-        sa.select(products)
+        sa.select(variants)
+        .where(variants.c.product_id.in_(wanted))
+        .order_by(variants.c.product_id, variants.c.position)
+    )
+    for row in conn.execute(query).mappings():
+        by_product[row["product_id"]].append(_variant(row))
+    rows = conn.execute(sa.select(products).where(products.c.id.in_(wanted))).mappings()
+    return {row["id"]: _product(row, by_product[row["id"]]) for row in rows}
+
+
+def get_product(conn: Connection, product_id: str) -> Product | None:
+    return products_by_ids(conn, [product_id]).get(product_id)
+
+
+def product_exists(conn: Connection, product_id: str) -> bool:
+    query = sa.select(products.c.id).where(products.c.id == product_id)
+    return conn.execute(query).first() is not None
+
+
+def existing_skus(conn: Connection, skus: Iterable[str]) -> set[str]:
+    wanted = sorted(set(skus))
+    if not wanted:
+        return set()
+    return set(conn.scalars(sa.select(variants.c.sku).where(variants.c.sku.in_(wanted))))
+
+
+def existing_gtins(conn: Connection, gtins: Iterable[str]) -> set[str]:
+    wanted = sorted(set(gtins))
+    if not wanted:
+        return set()
+    return set(conn.scalars(sa.select(variants.c.gtin).where(variants.c.gtin.in_(wanted))))
+
+
+def product_ids_page(
+    conn: Connection, *, statuses: Sequence[ProductStatus], after_id: str | None, limit: int
+) -> list[str]:
+    """Product ids in id order: staff listings and exports walk the table with this."""
+    query = (
+        sa.select(products.c.id)
         .where(products.c.status.in_([s.value for s in statuses]))
         .order_by(products.c.id)
         .limit(limit)
     )
-    if category is not None:
-        # the category and its descendants
-        query = query.where(
-            sa.or_(products.c.category == category, products.c.category.startswith(category + "/"))
-        )
     if after_id is not None:
         query = query.where(products.c.id > after_id)
-    return [_product(row) for row in conn.execute(query).mappings()]
+    return list(conn.scalars(query))
+
+
+def product_ids_of_brand(
+    conn: Connection, brand_id: str, *, after_id: str | None, limit: int
+) -> list[str]:
+    query = (
+        sa.select(products.c.id)
+        .where(products.c.brand_id == brand_id)
+        .order_by(products.c.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(products.c.id > after_id)
+    return list(conn.scalars(query))
+
+
+# --- fulfillers and offers -------------------------------------------------------------------
+
+
+def _fulfiller(row: RowMapping) -> Fulfiller:
+    return Fulfiller(
+        id=row["id"], name=row["name"], rating=row["rating"], updated_at=row["updated_at"]
+    )
+
+
+def upsert_fulfiller(conn: Connection, f: Fulfiller) -> None:
+    updated = conn.execute(
+        fulfillers.update()
+        .where(fulfillers.c.id == f.id)
+        .values(name=f.name, rating=f.rating, updated_at=f.updated_at)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            fulfillers.insert().values(
+                id=f.id, name=f.name, rating=f.rating, updated_at=f.updated_at
+            )
+        )
+
+
+def fulfillers_by_ids(conn: Connection, ids: Iterable[str]) -> dict[str, Fulfiller]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(fulfillers).where(fulfillers.c.id.in_(wanted))).mappings()
+    return {row["id"]: _fulfiller(row) for row in rows}
+
+
+def all_fulfillers(conn: Connection) -> list[Fulfiller]:
+    rows = conn.execute(sa.select(fulfillers).order_by(fulfillers.c.id)).mappings()
+    return [_fulfiller(row) for row in rows]
+
+
+def offer_values(o: Offer) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "product_id": o.product_id,
+        "variant_id": o.variant_id,
+        "fulfiller_id": o.fulfiller_id,
+        "price_amount": o.price.amount,
+        "shipping_amount": o.shipping.amount,
+        "currency": o.price.currency,
+        "stock": o.stock,
+        "delivery_days": o.delivery_days,
+        "status": o.status.value,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    }
+
+
+def _offer(row: RowMapping) -> Offer:
+    return Offer(
+        id=row["id"],
+        product_id=row["product_id"],
+        variant_id=row["variant_id"],
+        fulfiller_id=row["fulfiller_id"],
+        price=Money(row["price_amount"], row["currency"]),
+        shipping=Money(row["shipping_amount"], row["currency"]),
+        stock=row["stock"],
+        delivery_days=row["delivery_days"],
+        status=OfferStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def insert_offers(conn: Connection, items: Sequence[Offer]) -> None:
+    if items:
+        conn.execute(offers.insert(), [offer_values(o) for o in items])
+
+
+def update_offer(conn: Connection, o: Offer) -> None:
+    values = offer_values(o)
+    for key in ("id", "product_id", "variant_id", "fulfiller_id", "created_at"):
+        del values[key]
+    conn.execute(offers.update().where(offers.c.id == o.id).values(**values))
+
+
+def get_offer(conn: Connection, offer_id: str) -> Offer | None:
+    row = conn.execute(sa.select(offers).where(offers.c.id == offer_id)).mappings().first()
+    return _offer(row) if row else None
+
+
+def offers_for_products(conn: Connection, product_ids: Iterable[str]) -> dict[str, list[Offer]]:
+    """Every offer of each product, oldest first, in one query."""
+    wanted = sorted(set(product_ids))
+    by_product: dict[str, list[Offer]] = {pid: [] for pid in wanted}
+    if not wanted:
+        return by_product
+    query = sa.select(offers).where(offers.c.product_id.in_(wanted)).order_by(offers.c.id)
+    for row in conn.execute(query).mappings():
+        by_product[row["product_id"]].append(_offer(row))
+    return by_product

@@ -80,11 +80,18 @@ async def cached_json(
 
 @dataclass(frozen=True)
 class CachedRoute:
-    """A public GET route cached in ``namespace``; ``template`` names it in metrics."""
+    """A public GET route cached in a namespace; ``template`` names it in metrics.
+
+    ``namespace`` is fixed, or derived from the path (one namespace per product, so a stock
+    change drops that product's pages and not every product's).
+    """
 
     pattern: re.Pattern[str]
     template: str
-    namespace: str
+    namespace: str | Callable[[str], str]
+
+    def namespace_for(self, path: str) -> str:
+        return self.namespace if isinstance(self.namespace, str) else self.namespace(path)
 
 
 class CachedPagesMiddleware:
@@ -124,7 +131,9 @@ class CachedPagesMiddleware:
                 return False
             if name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
-        key = self.pages.key(route.namespace, page_key(scope["path"], scope["query_string"]))
+        key = self.pages.key(
+            route.namespace_for(scope["path"]), page_key(scope["path"], scope["query_string"])
+        )
         body = self.pages.cache.get(key)
         if body is None:
             return False

@@ -1,0 +1,135 @@
+"""Catalog events: every staff change to the catalog is recorded as one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bazaar.kernel.events import Event
+from bazaar.kernel.money import Money
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryEvent(Event):
+    subject_type = "category"
+    subject_field = "category_id"
+    public = True
+    category_id: str
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryCreated(CategoryEvent):
+    name: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryUpdated(CategoryEvent):
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrandCreated(Event):
+    subject_type = "brand"
+    subject_field = "brand_id"
+    public = True
+    brand_id: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrandUpdated(Event):
+    subject_type = "brand"
+    subject_field = "brand_id"
+    public = True
+    brand_id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductEvent(Event):
+    subject_type = "product"
+    subject_field = "product_id"
+    public = True
+    product_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductCreated(ProductEvent):
+    title: str
+    category_id: str
+    brand_id: str | None
+    status: str
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductUpdated(ProductEvent):
+    changed: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductArchived(ProductEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantAdded(ProductEvent):
+    variant_id: str
+    sku: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantUpdated(ProductEvent):
+    variant_id: str
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferEvent(ProductEvent):
+    """Offers concern their fulfiller too: a seller's subscriptions see its own offers."""
+
+    offer_id: str
+    variant_id: str
+    fulfiller_id: str
+    price: Money
+    shipping: Money
+    stock: int
+    status: str
+
+    def audience(self) -> tuple[str, ...]:
+        return (f"seller:{self.fulfiller_id}",) if self.fulfiller_id.startswith("sel_") else ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferCreated(OfferEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferUpdated(OfferEvent):
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FulfillerUpdated(Event):
+    subject_type = "fulfiller"
+    subject_field = "fulfiller_id"
+    public = True
+    fulfiller_id: str
+    name: str
+    rating: int | None
+
+
+# Events after which a product's search document, caches and listing must be refreshed.
+PRODUCT_CHANGES: tuple[type[ProductEvent], ...] = (
+    ProductCreated,
+    ProductUpdated,
+    ProductArchived,
+    VariantAdded,
+    VariantUpdated,
+    OfferCreated,
+    OfferUpdated,
+)

@@ -1,0 +1,110 @@
+"""Turning catalog rows into search documents, and keeping the index in step with writes.
+
+The catalog updates the search index inside the same transaction as the change itself, so a
+committed product is always findable and an archived one never is. Changes made elsewhere
+(images, and later stock and price) arrive as events and go through :func:`reindex` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from bazaar.catalog import store
+from bazaar.catalog.attributes import index_value
+from bazaar.catalog.model import (
+    Brand,
+    Category,
+    Offer,
+    OfferStatus,
+    Product,
+    ProductStatus,
+    from_price,
+)
+from bazaar.search.index import SearchIndex
+from bazaar.search.model import SearchDocument
+
+# product ids -> the listing thumbnail URL of those that have one
+Thumbnails = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def document_for(
+    product: Product,
+    category: Category,
+    brand: Brand | None,
+    offers: Sequence[Offer],
+    currency: str,
+    image_url: str | None,
+) -> SearchDocument:
+    """The search document of an active product: what listings filter, facet and show."""
+    price, in_stock = from_price(offers)
+    sellers = sorted({o.fulfiller_id for o in offers if o.status is OfferStatus.ACTIVE})
+    attributes: dict[str, tuple[str, ...]] = {
+        name: (index_value(value),) for name, value in product.attributes.items()
+    }
+    # Variant options (size, colour) are filterable like attributes: a product matches
+    # "size=M" when any of its variants comes in M.
+    for variant in product.variants:
+        for name, value in variant.options.items():
+            values = attributes.get(name, ())
+            if value not in values:
+                attributes[name] = (*values, value)
+    return SearchDocument(
+        product_id=product.id,
+        title=product.title,
+        description=product.description,
+        brand_id=brand.id if brand else None,
+        brand_name=brand.name if brand else None,
+        category_ids=category.chain_ids,
+        seller_ids=tuple(sellers),
+        price=price.amount if price else None,
+        currency=price.currency if price else currency,
+        in_stock=in_stock,
+        rating=product.rating,
+        attributes=attributes,
+        image_url=image_url,
+        created_at=product.created_at,
+    )
+
+
+def reindex(
+    conn: Connection,
+    index: SearchIndex,
+    product_ids: Sequence[str],
+    *,
+    currency: str,
+    thumbnails: Thumbnails | None,
+) -> None:
+    """Bring the index in line with the products' current rows, on ``conn``'s transaction.
+
+    Active products are (re)indexed; drafts, archived and deleted ones are removed. A fixed
+    number of statements whatever the batch size.
+    """
+    if not product_ids:
+        return
+    products = store.products_by_ids(conn, product_ids)
+    active = [p for p in products.values() if p.status is ProductStatus.ACTIVE]
+    gone = [pid for pid in product_ids if pid not in {p.id for p in active}]
+    if gone:
+        index.remove(conn, gone)
+    if not active:
+        return
+    categories = store.categories_by_ids(conn, {p.category_id for p in active})
+    brands = store.brands_by_ids(conn, {p.brand_id for p in active if p.brand_id})
+    offers = store.offers_for_products(conn, [p.id for p in active])
+    thumbs = thumbnails([p.id for p in active]) if thumbnails else {}
+    index.upsert(
+        conn,
+        [
+            document_for(
+                p,
+                categories[p.category_id],
+                brands.get(p.brand_id) if p.brand_id else None,
+                offers.get(p.id, []),
+                currency,
+                thumbs.get(p.id),
+            )
+            for p in active
+        ],
+    )
