@@ -20,6 +20,10 @@ from bazaar.http.ops import router as ops_router
 from bazaar.http.problems import install_problem_handlers
 from bazaar.identity.api import router as identity_router
 from bazaar.infra.logging import configure_logging
+from bazaar.jobs.api import body_limits as jobs_body_limits
+from bazaar.jobs.api import router as jobs_router
+from bazaar.media.api import body_limits as media_body_limits
+from bazaar.media.api import router as media_router
 from bazaar.webhooks.api import router as webhooks_router
 
 DESCRIPTION = """\
@@ -43,10 +47,12 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if embedded:
             container.dispatcher.start()
+            container.job_runner.start()
         try:
             yield
         finally:
             container.dispatcher.stop()
+            container.job_runner.stop()
 
     app = FastAPI(
         title="Bazaar",
@@ -59,7 +65,15 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
     )
     app.state.container = container
     install_problem_handlers(app)
-    for router in (ops_router, identity_router, catalog_router, webhooks_router, audit_router):
+    for router in (
+        ops_router,
+        identity_router,
+        catalog_router,
+        webhooks_router,
+        audit_router,
+        media_router,
+        jobs_router,
+    ):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(
@@ -82,6 +96,10 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         limiter=container.limiter,
         rate_limit_per_minute=settings.rate_limit_per_minute,
         max_body_bytes=settings.max_body_bytes,
+        body_limits=[
+            *media_body_limits(settings.image_max_bytes),
+            *jobs_body_limits(settings.import_max_bytes),
+        ],
     )
     return app
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -65,12 +66,15 @@ class EdgeMiddleware:
         limiter: RateLimiter | None,
         rate_limit_per_minute: int,
         max_body_bytes: int,
+        body_limits: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.limiter = limiter if rate_limit_per_minute > 0 else None
         self.rate_limit = rate_limit_per_minute
         self.max_body_bytes = max_body_bytes
+        # Paths (full match) allowed a body of another size than max_body_bytes, e.g. uploads.
+        self.body_limits = tuple(body_limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,15 +104,16 @@ class EdgeMiddleware:
                 message = {**message, "headers": out}
             await send(message)
 
+        body_limit = self._body_limit(path)
         try:
-            refusal = self._check_limits(scope, headers, path)
+            refusal = self._check_limits(scope, headers, path, body_limit)
             if refusal is not None:
                 await refusal(scope, receive, send_wrapper)
                 return
-            await self.app(scope, self._limited_receive(receive), send_wrapper)
+            await self.app(scope, self._limited_receive(receive, body_limit), send_wrapper)
         except BodyTooLarge:
             if not response_started[0]:
-                await self._too_large()(scope, receive, send_wrapper)
+                await self._too_large(body_limit)(scope, receive, send_wrapper)
         except Exception:
             log.exception("unhandled error", extra={"path": path, "method": scope["method"]})
             if not response_started[0]:
@@ -125,10 +130,18 @@ class EdgeMiddleware:
             ).observe(time.perf_counter() - started)
             reset_request_id(token)
 
-    def _check_limits(self, scope: Scope, headers: dict[str, str], path: str) -> Any:
+    def _body_limit(self, path: str) -> int:
+        for pattern, limit in self.body_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body_bytes
+
+    def _check_limits(
+        self, scope: Scope, headers: dict[str, str], path: str, body_limit: int
+    ) -> Any:
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            return self._too_large()
+        if length is not None and (not length.isdigit() or int(length) > body_limit):
+            return self._too_large(body_limit)
         if self.limiter is None or path in _UNLIMITED_PATHS:
             return None
         credential = headers.get("authorization")
@@ -151,12 +164,11 @@ class EdgeMiddleware:
             },
         )
 
-    def _too_large(self) -> Any:
-        return problem_response(413, detail=f"The request body exceeds {self.max_body_bytes} bytes")
+    def _too_large(self, limit: int) -> Any:
+        return problem_response(413, detail=f"The request body exceeds {limit} bytes")
 
-    def _limited_receive(self, receive: Receive) -> Receive:
+    def _limited_receive(self, receive: Receive, limit: int) -> Receive:
         received = 0
-        limit = self.max_body_bytes
 
         async def wrapped() -> Message:
             nonlocal received

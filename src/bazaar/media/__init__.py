@@ -1,0 +1,1 @@
+"""Product images: upload, import by URL, validation, renditions, signed direct uploads."""
