@@ -123,6 +123,13 @@ def _truncate_all(url: str) -> None:
     try:
         with engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # reference rows the migrations seed, as a freshly migrated database has them
+            conn.execute(
+                sa.text(
+                    "INSERT INTO fulfillers (id, name, rating, updated_at) "
+                    "VALUES ('retailer', 'Retailer', NULL, now())"
+                )
+            )
     finally:
         engine.dispose()
 

@@ -7,7 +7,7 @@ want; the CLI and the ASGI app call it once at start-up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,7 +17,9 @@ from argon2 import PasswordHasher
 
 from bazaar.audit.service import AuditService
 from bazaar.catalog import handlers as catalog_handlers
+from bazaar.catalog.bulk import BulkCatalog
 from bazaar.catalog.listing import ProductListing
+from bazaar.catalog.model import ImageRef
 from bazaar.catalog.service import CatalogService
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.config import Settings
@@ -33,11 +35,19 @@ from bazaar.infra.netguard import parse_networks
 from bazaar.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bazaar.infra.sinks import SinkSubscriber
 from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.jobs import kinds as job_kinds
+from bazaar.jobs.runner import JobRunner
+from bazaar.jobs.service import JobService
 from bazaar.kernel.clock import Clock, SystemClock
 from bazaar.kernel.events import Actor
 from bazaar.kernel.pagination import CursorCodec
 from bazaar.media.fetch import ImageFetcher
-from bazaar.media.model import ImageRules
+from bazaar.media.model import (
+    ImageRules,
+    ProductImageAdded,
+    ProductImageRemoved,
+    ProductImagesReordered,
+)
 from bazaar.media.service import MediaService
 from bazaar.media.upload_tokens import UploadTokens
 from bazaar.search.index import SearchIndex, search_index_for
@@ -74,6 +84,9 @@ class Container:
     webhooks: WebhookService = field(init=False)
     audit: AuditService = field(init=False)
     media: MediaService = field(init=False)
+    bulk: BulkCatalog = field(init=False)
+    jobs: JobService = field(init=False)
+    job_runner: JobRunner = field(init=False)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def uow(self, actor: Actor) -> SqlUnitOfWork:
@@ -95,6 +108,7 @@ class Container:
 
     def close(self) -> None:
         self.dispatcher.stop()
+        self.job_runner.stop()
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -221,6 +235,7 @@ def build(
         clock,
         container.search_index,
         currency=settings.currency,
+        images=lambda ids: _catalog_images(container.media, ids),
         on_change=lambda ids: catalog_handlers.invalidate_products(container.pages, ids),
     )
     container.listing = ProductListing(db, container.search_index, container.cursors)
@@ -255,6 +270,21 @@ def build(
         upload_url_ttl_s=settings.upload_url_ttl_s,
         serves_files=isinstance(blobs, LocalBlobStore),
     )
+    container.bulk = BulkCatalog(
+        db, container.catalog, container.taxonomy, clock, currency=settings.currency
+    )
+    container.job_runner = JobRunner(
+        db,
+        container.uow,
+        clock,
+        blobs,
+        job_kinds.handlers(container.bulk),
+        lease_s=settings.job_lease_s,
+        poll_s=settings.dispatcher_poll_s,
+    )
+    container.jobs = JobService(
+        db, container.uow, clock, blobs, on_queued=container.job_runner.wake
+    )
 
     # The explicit handler registry: every in-process subscription in one place.
     catalog_handlers.register(
@@ -262,5 +292,25 @@ def build(
         container.pages,
         reindex=container.catalog.reindex,
         reindex_brand=container.catalog.reindex_brand,
+        image_events=(ProductImageAdded, ProductImageRemoved, ProductImagesReordered),
     )
     return container
+
+
+def _catalog_images(media: MediaService, product_ids: Sequence[str]) -> dict[str, list[ImageRef]]:
+    """The media context's images as the catalog shows them: one query for all products."""
+    return {
+        product_id: [
+            ImageRef(
+                id=image.id,
+                alt=image.alt,
+                url=media.url(image.renditions["large"].key),
+                thumb_url=media.url(image.renditions["thumb"].key),
+                width=image.renditions["large"].width,
+                height=image.renditions["large"].height,
+                renditions={name: media.url(r.key) for name, r in image.renditions.items()},
+            )
+            for image in images
+        ]
+        for product_id, images in media.images_for(product_ids).items()
+    }

@@ -11,28 +11,36 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
-from bazaar.catalog.model import ProductCreated
+from bazaar.catalog.events import ProductCreated
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.events import StoredEvent
 from tests.support.assertions import assert_problem
-from tests.support.factories import T0, Account, make_account, make_product, test_settings
+from tests.support.factories import (
+    T0,
+    Account,
+    ensure_category,
+    make_account,
+    make_product,
+    product_json,
+    test_settings,
+)
 
 EVENTS = "/api/v1/admin/events"
 DELIVERIES = "/api/v1/admin/deliveries"
 FAILING = "handler:test.failing"
 
 
+@pytest.fixture(autouse=True)
+def _category(container: Container, operator: Account) -> None:
+    ensure_category(container, operator, "apparel/t-shirts")
+
+
 def post_product(client: TestClient, operator: Account, sku: str, request_id: str) -> str:
     response = client.post(
         "/api/v1/products",
-        json={
-            "title": f"Product {sku}",
-            "sku": sku,
-            "price": {"amount": 1200, "currency": "EUR"},
-            "category": "apparel/t-shirts",
-        },
+        json=product_json(sku, offers=[]),
         headers={**operator.headers, "X-Request-Id": request_id},
     )
     assert response.status_code == 201, response.text
@@ -81,16 +89,16 @@ def test_the_audit_log_lists_changes_newest_first_with_actor_and_request(
     for event in items[:3]:
         assert event["actor_type"] == "user"
         assert event["actor_id"] == operator.user.id
-    assert items[1]["payload"]["sku"] == "SKU-B"
-    assert items[1]["payload"]["price"] == {"amount": 1200, "currency": "EUR"}
+    assert items[1]["payload"]["skus"] == ["SKU-B"]
+    assert items[1]["payload"]["title"] == "Product SKU-B"
     assert [e["id"] for e in items] == sorted((e["id"] for e in items), reverse=True)
 
 
 def test_the_audit_log_filters(client: TestClient, container: Container, operator: Account) -> None:
     # given products made by two operators, and a registration
     other = make_account(container, Role.OPERATOR)
-    mine = make_product(container, operator)
-    theirs = make_product(container, other)
+    mine = make_product(container, operator, offers=[])
+    theirs = make_product(container, other, offers=[])
     registered = client.post(
         "/api/v1/auth/register",
         json={"email": "shopper@example.com", "password": "a long enough password"},
@@ -125,9 +133,9 @@ def clocked(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Containe
 def test_the_audit_log_filters_by_time(clocked: Container, clock: FixedClock) -> None:
     # given one product now and another an hour later
     operator = make_account(clocked, Role.OPERATOR)
-    early = make_product(clocked, operator)
+    early = make_product(clocked, operator, offers=[])
     clock.advance(3600)
-    late = make_product(clocked, operator)
+    late = make_product(clocked, operator, offers=[])
     middle = (T0 + timedelta(minutes=30)).isoformat()
 
     with TestClient(create_app(clocked, run_dispatcher=False)) as client:
@@ -157,9 +165,10 @@ def test_paging_through_the_audit_log_visits_every_event_once(
 ) -> None:
     # given several events
     for _ in range(4):
-        make_product(container, operator)
+        make_product(container, operator, offers=[])
     everything = [e["id"] for e in events(client, operator)]
-    assert len(everything) == 5  # four products and the operator's registration
+    # four products, the operator's registration and the two categories of the fixture
+    assert len(everything) == 7
 
     # when the log is walked one event per page
     seen: list[str] = []
@@ -181,7 +190,7 @@ def test_an_audit_log_cursor_is_bound_to_its_filters(
 ) -> None:
     # given a cursor from the ProductCreated view
     for _ in range(2):
-        make_product(container, operator)
+        make_product(container, operator, offers=[])
     page = client.get(
         EVENTS, params={"limit": 1, "type": "ProductCreated"}, headers=operator.headers
     ).json()
@@ -198,7 +207,7 @@ def test_an_audit_log_cursor_is_bound_to_its_filters(
 
 def test_one_audit_event_by_id(client: TestClient, container: Container, operator: Account) -> None:
     # given a product's event
-    product = make_product(container, operator)
+    product = make_product(container, operator, offers=[])
     listed = events(client, operator, subject_id=product.id)[0]
 
     # when it is fetched by id
@@ -314,7 +323,7 @@ def test_a_dead_delivery_is_visible_and_can_be_replayed(
 
 def test_delivery_filters(client: TestClient, container: Container, operator: Account) -> None:
     # given one product's pending delivery
-    make_product(container, operator)
+    make_product(container, operator, offers=[])
 
     # when the queue is filtered
     pending = client.get(DELIVERIES, params={"status": "pending"}, headers=operator.headers)
@@ -324,7 +333,12 @@ def test_delivery_filters(client: TestClient, container: Container, operator: Ac
     bogus = client.get(DELIVERIES, params={"status": "bogus"}, headers=operator.headers)
 
     # then the filters apply and an unknown status is refused
-    assert [d["event_type"] for d in pending.json()["items"]] == ["ProductCreated"]
+    # (the fixture's two categories are waiting for the catalog's listing handler too)
+    assert sorted(d["event_type"] for d in pending.json()["items"]) == [
+        "CategoryCreated",
+        "CategoryCreated",
+        "ProductCreated",
+    ]
     assert by_type.json()["items"] == []
     problem = assert_problem(bogus, 422)
     assert [e["field"] for e in problem["errors"]] == ["status"]

@@ -12,21 +12,27 @@ from fastapi.testclient import TestClient
 from bazaar.bootstrap import Container, build
 from bazaar.http.app import create_app
 from tests.support.assertions import assert_problem
-from tests.support.factories import Account, make_product, test_settings
+from tests.support.factories import Account, ensure_category, make_product, test_settings
 
 PRODUCTS = "/api/v1/products"
 REGISTER = "/api/v1/auth/register"
 
 
 def product_body(**overrides: Any) -> dict[str, Any]:
+    price = overrides.pop("price", {"amount": 1999, "currency": "EUR"})
     body: dict[str, Any] = {
         "title": "Organic cotton tee",
-        "sku": "TEE-ORG-M-BLK",
-        "price": {"amount": 1999, "currency": "EUR"},
         "category": "apparel/t-shirts",
+        "variants": [{"sku": "TEE-ORG-M-BLK"}],
+        "offers": [{"variant": "TEE-ORG-M-BLK", "price": price, "stock": 3}],
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(autouse=True)
+def _category(container: Container, operator: Account) -> None:
+    ensure_category(container, operator, "apparel/t-shirts")
 
 
 def error_fields(problem: dict[str, Any]) -> list[str]:
@@ -71,7 +77,7 @@ def test_a_non_integer_amount_is_a_422_naming_the_amount(
 
     # then the problem names body.price.amount, and nothing was created
     problem = assert_problem(response, 422)
-    assert "price.amount" in error_fields(problem)
+    assert "offers[0].price.amount" in error_fields(problem)
     assert client.get(PRODUCTS).json()["items"] == []
 
 
@@ -112,7 +118,7 @@ def test_an_unknown_currency_is_a_422_naming_the_currency(
 
     # then the problem names body.price.currency
     problem = assert_problem(response, 422)
-    assert error_fields(problem) == ["price.currency"]
+    assert error_fields(problem) == ["offers[0].price.currency"]
 
 
 def test_a_duplicate_sku_is_a_409(client: TestClient, operator: Account) -> None:
@@ -127,7 +133,7 @@ def test_a_duplicate_sku_is_a_409(client: TestClient, operator: Account) -> None
 
     # then it is a conflict naming the sku
     problem = assert_problem(response, 409)
-    assert error_fields(problem) == ["sku"]
+    assert error_fields(problem) == ["variants[0].sku"]
 
 
 # --- oversized bodies ------------------------------------------------------------------------

@@ -17,7 +17,14 @@ from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.infra.ratelimit import MemoryRateLimiter
 from tests.support.assertions import assert_problem
-from tests.support.factories import Account, make_account, make_product, test_settings
+from tests.support.factories import (
+    Account,
+    ensure_category,
+    make_account,
+    make_product,
+    product_json,
+    test_settings,
+)
 
 PRODUCTS = "/api/v1/products"
 
@@ -207,7 +214,9 @@ def test_the_product_list_is_cacheable_with_an_etag(
     assert listed.status_code == 304
 
 
-def test_the_etag_changes_when_a_product_is_created(client: TestClient, operator: Account) -> None:
+def test_the_etag_changes_when_a_product_is_created(
+    client: TestClient, container: Container, operator: Account
+) -> None:
     # given a cached, empty product list
     before = client.get(PRODUCTS)
     etag = before.headers["etag"]
@@ -216,12 +225,7 @@ def test_the_etag_changes_when_a_product_is_created(client: TestClient, operator
     # when a product is created through the API
     created = client.post(
         PRODUCTS,
-        json={
-            "title": "Tee",
-            "sku": "TEE-1",
-            "price": {"amount": 1500, "currency": "EUR"},
-            "category": "apparel",
-        },
+        json=product_json("TEE-1", category=ensure_category(container, operator, "apparel").id),
         headers=operator.headers,
     )
     assert created.status_code == 201
@@ -230,7 +234,7 @@ def test_the_etag_changes_when_a_product_is_created(client: TestClient, operator
     after = client.get(PRODUCTS, headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.headers["etag"] != etag
-    assert [p["sku"] for p in after.json()["items"]] == ["TEE-1"]
+    assert [p["title"] for p in after.json()["items"]] == ["Product TEE-1"]
 
 
 # --- rate limiting ---------------------------------------------------------------------------

@@ -9,17 +9,17 @@ import pytest
 import sqlalchemy as sa
 
 from bazaar.bootstrap import Container
-from bazaar.catalog.model import ProductDraft
+from bazaar.catalog.listing import ListingParams
 from bazaar.identity.model import Role
 from bazaar.infra.outbox import events_table
 from bazaar.kernel.errors import Conflict
-from bazaar.kernel.money import Money
-from tests.support.factories import make_account
+from tests.support.factories import ensure_category, make_account, make_product
 
 
 def test_concurrent_writers_all_succeed(container: Container) -> None:
     # given eight threads creating products at the same moment (with their events)
     operator = make_account(container, Role.OPERATOR)
+    ensure_category(container, operator, "misc")
     errors: list[BaseException] = []
     start = threading.Barrier(8)
 
@@ -27,10 +27,7 @@ def test_concurrent_writers_all_succeed(container: Container) -> None:
         start.wait()
         for i in range(10):
             try:
-                container.catalog.create_product(
-                    operator.principal,
-                    ProductDraft(f"P {worker}-{i}", f"C-{worker}-{i}", Money(100, "EUR"), "misc"),
-                )
+                make_product(container, operator, sku=f"C-{worker}-{i}", category="misc")
             except BaseException as exc:
                 errors.append(exc)
 
@@ -41,8 +38,8 @@ def test_concurrent_writers_all_succeed(container: Container) -> None:
         thread.join(60)
     # then none failed with "database is locked", and every product has its event
     assert errors == []
-    page = container.catalog.list_products(category="misc", limit=100, cursor=None)
-    assert len(page.items) == 80
+    page = container.listing.search(ListingParams(category="misc", limit=100))
+    assert page.total == 80
     with container.db.read() as conn:
         count = conn.execute(
             sa.select(sa.func.count())
@@ -54,9 +51,7 @@ def test_concurrent_writers_all_succeed(container: Container) -> None:
 
 def test_times_round_trip_as_aware_utc(container: Container) -> None:
     operator = make_account(container, Role.OPERATOR)
-    created = container.catalog.create_product(
-        operator.principal, ProductDraft("T", "T-1", Money(1, "EUR"), "misc")
-    )
+    created = make_product(container, operator, category="misc")
     fetched = container.catalog.get_product(created.id)
     assert fetched.created_at == created.created_at
     assert fetched.created_at.tzinfo is not None
@@ -86,15 +81,14 @@ def test_non_utc_times_are_stored_as_the_same_instant(container: Container) -> N
 def test_concurrent_duplicates_get_a_conflict_not_a_crash(container: Container) -> None:
     # given six requests racing to create the same SKU and the same email
     operator = make_account(container, Role.OPERATOR)
+    ensure_category(container, operator, "misc")
     outcomes: list[str] = []
     start = threading.Barrier(6)
 
     def create_product() -> None:
         start.wait()
         try:
-            container.catalog.create_product(
-                operator.principal, ProductDraft("Dup", "DUP-1", Money(100, "EUR"), "misc")
-            )
+            make_product(container, operator, sku="DUP-1", category="misc")
             outcomes.append("created")
         except Conflict as exc:
             outcomes.append(f"conflict on {exc.errors[0].field}")
@@ -105,7 +99,7 @@ def test_concurrent_duplicates_get_a_conflict_not_a_crash(container: Container) 
     for thread in threads:
         thread.join(60)
     # then exactly one wins and every other one is told why (never an unexpected error)
-    assert sorted(outcomes) == ["conflict on sku"] * 5 + ["created"]
+    assert sorted(outcomes) == ["conflict on variants[0].sku"] * 5 + ["created"]
 
 
 def test_a_duplicate_email_is_a_conflict_on_the_email_field(container: Container) -> None:

@@ -21,7 +21,7 @@ from bazaar.bootstrap import Container, build
 from bazaar.identity.model import Role
 from bazaar.infra import outbox
 from bazaar.kernel.clock import FixedClock
-from tests.support.factories import make_account, make_product, test_settings
+from tests.support.factories import ensure_category, make_account, make_product, test_settings
 from tests.support.jetstream import Message, delete_stream
 
 pytestmark = pytest.mark.nats
@@ -85,7 +85,7 @@ def test_created_product_is_published_to_jetstream_with_the_event_id(
     assert message.msg_id == envelope["id"]
     assert envelope["type"] == "ProductCreated"
     assert envelope["subject"] == {"type": "product", "id": product.id}
-    assert envelope["data"]["price"] == product.price.to_dict()
+    assert envelope["data"]["skus"] == [product.variants[0].sku]
     sink_deliveries = sinking.audit.list_deliveries(
         operator.principal, DeliveryFilter(subscriber="sink:nats"), 10, None
     ).items
@@ -99,8 +99,9 @@ def test_redelivery_after_a_crash_is_deduplicated_by_jetstream(
 ) -> None:
     # Given a dispatcher that published an event and died before recording the attempt
     operator = make_account(sinking, Role.OPERATOR)
-    sinking.dispatcher.drain()  # the account's own events, out of the way
-    product = make_product(sinking, operator)
+    ensure_category(sinking, operator, "apparel/t-shirts")
+    sinking.dispatcher.drain()  # the account's and categories' events, out of the way
+    product = make_product(sinking, operator, offers=[])
     with sinking.db.write() as conn:
         claims = outbox.claim_due(
             conn, now=clock.now(), lease_s=60, limit=10, skip_locked=sinking.db.is_postgres

@@ -16,7 +16,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
-from bazaar.catalog.model import ProductDraft
+from bazaar.catalog.drafts import OfferDraft, ProductDraft
+from bazaar.catalog.model import VariantDraft
 from bazaar.catalog.service import CatalogService
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
@@ -24,7 +25,7 @@ from bazaar.infra.cache import RedisCache
 from bazaar.infra.ratelimit import RedisRateLimiter
 from bazaar.kernel.money import Money
 from tests.support.assertions import StatementCounter
-from tests.support.factories import make_account, test_settings
+from tests.support.factories import ensure_category, make_account, product_json, test_settings
 
 pytestmark = pytest.mark.redis
 
@@ -71,19 +72,11 @@ def make_node(
         container.close()
 
 
-def product_json(sku: str) -> dict[str, Any]:
-    return {
-        "title": f"Product {sku}",
-        "sku": sku,
-        "price": {"amount": 1500, "currency": "EUR"},
-        "category": "apparel/t-shirts",
-    }
-
-
 def listed_skus(api: TestClient) -> list[str]:
     response = api.get("/api/v1/products")
     assert response.status_code == 200, response.text
-    return [item["sku"] for item in response.json()["items"]]
+    # product_json titles products "Product <sku>"
+    return [item["title"].removeprefix("Product ") for item in response.json()["items"]]
 
 
 def test_product_list_is_cached_in_redis_and_a_create_invalidates_it(
@@ -94,6 +87,7 @@ def test_product_list_is_cached_in_redis_and_a_create_invalidates_it(
     assert isinstance(container.cache, RedisCache)
     assert isinstance(container.limiter, RedisRateLimiter)
     operator = make_account(container, Role.OPERATOR)
+    ensure_category(container, operator, "apparel/t-shirts")
     assert (
         api.post("/api/v1/products", json=product_json("A-1"), headers=operator.headers).status_code
         == 201
@@ -116,7 +110,7 @@ def test_product_list_is_cached_in_redis_and_a_create_invalidates_it(
         == 201
     )
     with StatementCounter(container.db.engine) as after_create:
-        assert listed_skus(api) == ["A-1", "B-2"]
+        assert listed_skus(api) == ["B-2", "A-1"]  # newest first
     assert after_create.count > 0
 
 
@@ -132,10 +126,20 @@ def test_another_process_sees_the_change_once_the_event_reaches_the_catalog_hand
     # When the first process records a product through a path that does not touch the cache
     # (with Redis, the usual post-commit invalidation would reach every process at once; this
     # isolates what the ProductCreated handler alone guarantees, e.g. when that call failed)
-    silent_catalog = CatalogService(writer.db, writer.uow, writer.clock, writer.cursors)
+    category = ensure_category(writer, operator, "apparel/t-shirts")
+    writer.dispatcher.drain()  # the category's own invalidation is not what this test is about
+    assert listed_skus(reader_api) == []
+    silent_catalog = CatalogService(
+        writer.db, writer.uow, writer.clock, writer.search_index, currency="EUR"
+    )
     silent_catalog.create_product(
         operator.principal,
-        ProductDraft("Imported tee", "IMP-1", Money(999, "EUR"), "apparel/t-shirts"),
+        ProductDraft(
+            title="Product IMP-1",
+            category=category.id,
+            variants=[VariantDraft("IMP-1")],
+            offers=[OfferDraft("IMP-1", Money(999, "EUR"), stock=1)],
+        ),
     )
 
     # Then the second process still serves its cached page, without a query

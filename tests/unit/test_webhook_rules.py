@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bazaar.catalog.model import ProductCreated
+from bazaar.catalog.events import ProductCreated
 from bazaar.identity.model import ApiKeyCreated
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.kernel.money import Money
@@ -26,7 +26,7 @@ def subscription(owner_type: str, owner_id: str, *types: str) -> Subscription:
 
 
 PRODUCT = ProductCreated(
-    product_id="prd_1", sku="S", title="T", price=Money(1, "EUR"), category="c", status="active"
+    product_id="prd_1", title="T", category_id="cat_1", brand_id=None, status="active", skus=("S",)
 )
 KEY_FOR_SEL1 = ApiKeyCreated(
     api_key_id="key_1", prefix="p", owner_type="seller", owner_id="sel_1", scopes=["orders:read"]

@@ -135,12 +135,19 @@ def _field_name(loc: Sequence[int | str]) -> str:
     """Name a field as services do: its JSON path or parameter name, without the location.
 
     ``("body", "price", "amount")`` -> ``price.amount``; ``("query", "limit")`` -> ``limit``;
-    a problem with the body as a whole is ``body``.
+    list items are indexed like ``offers[0].price``; a problem with the body as a whole is
+    ``body``.
     """
     parts = list(loc)
     if parts and parts[0] in _LOCATIONS and len(parts) > 1:
         parts = parts[1:]
-    return ".".join(str(part) for part in parts) or "body"
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
 
 
 def _validation_errors(exc: RequestValidationError) -> tuple[int, list[FieldError], str]:

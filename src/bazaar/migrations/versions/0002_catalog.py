@@ -98,7 +98,7 @@ def _tables() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
     )
-    op.create_index(op.f("ix_products_category_id"), "products", ["category_id", "id"])
+    op.create_index(op.f("ix_products_category_id_id"), "products", ["category_id", "id"])
     op.create_index(op.f("ix_products_brand_id"), "products", ["brand_id"])
     op.create_index(op.f("ix_products_status_id"), "products", ["status", "id"])
     op.create_table(
@@ -120,7 +120,7 @@ def _tables() -> None:
         sa.UniqueConstraint("gtin", name=op.f("uq_variants_gtin")),
         sa.UniqueConstraint("sku", name=op.f("uq_variants_sku")),
     )
-    op.create_index(op.f("ix_variants_product_id"), "variants", ["product_id", "position"])
+    op.create_index(op.f("ix_variants_product_id_position"), "variants", ["product_id", "position"])
     op.create_table(
         "fulfillers",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -162,10 +162,10 @@ def _tables() -> None:
             ["variant_id"], ["variants.id"], name=op.f("fk_offers_variant_id_variants")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
-        sa.UniqueConstraint("variant_id", "fulfiller_id", name=op.f("uq_offers_variant_id")),
+        sa.UniqueConstraint("variant_id", "fulfiller_id", name=op.f("uq_offers_variant_id_fulfiller_id")),
     )
     op.create_index(op.f("ix_offers_product_id"), "offers", ["product_id"])
-    op.create_index(op.f("ix_offers_fulfiller_id"), "offers", ["fulfiller_id", "id"])
+    op.create_index(op.f("ix_offers_fulfiller_id_id"), "offers", ["fulfiller_id", "id"])
 
 
 def upgrade() -> None:
@@ -318,10 +318,10 @@ def _carry_over(bind: sa.Connection, old: list[sa.RowMapping], now: datetime) ->
 
 def downgrade() -> None:
     for table, indexes in (
-        ("offers", ("ix_offers_fulfiller_id", "ix_offers_product_id")),
+        ("offers", ("ix_offers_fulfiller_id_id", "ix_offers_product_id")),
         ("fulfillers", ()),
-        ("variants", ("ix_variants_product_id",)),
-        ("products", ("ix_products_status_id", "ix_products_brand_id", "ix_products_category_id")),
+        ("variants", ("ix_variants_product_id_position",)),
+        ("products", ("ix_products_status_id", "ix_products_brand_id", "ix_products_category_id_id")),
         ("brands", ()),
         ("categories", ("ix_categories_parent_id",)),
     ):

@@ -1,0 +1,1 @@
+"""Search: the faceted product index behind the catalogue listing (SQLite FTS5, PostgreSQL)."""

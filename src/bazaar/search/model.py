@@ -1,0 +1,384 @@
+"""Product search: documents, queries, results, and the rules both index engines share.
+
+Pure Python. Text is tokenised here, once, for both engines: the SQLite FTS5 table and the
+PostgreSQL tsvector only ever see lowercase, accent-free alphanumeric words separated by single
+spaces, so the two engines agree on what a word is and no user input reaches a query parser
+as syntax.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from bazaar.kernel.errors import ValidationFailed
+
+
+class SortOrder(StrEnum):
+    RELEVANCE = "relevance"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    NEWEST = "newest"
+    RATING = "rating"
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """What the index knows about one product (built by the catalog from products and offers)."""
+
+    product_id: str
+    title: str
+    description: str
+    brand_id: str | None
+    brand_name: str | None
+    category_ids: tuple[str, ...]  # ancestors first, the product's own category last
+    seller_ids: tuple[str, ...]  # fulfillers with an active offer ("retailer" or "sel_...")
+    price: int | None  # minor units; None without offers
+    currency: str
+    in_stock: bool
+    rating: int | None  # tenths of a star, 0..50
+    attributes: Mapping[str, tuple[str, ...]]
+    image_url: str | None
+    created_at: datetime  # aware UTC
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str | None = None
+    category_id: str | None = None  # includes descendants
+    brand_ids: tuple[str, ...] = ()  # OR-ed
+    seller_ids: tuple[str, ...] = ()  # OR-ed
+    price_min: int | None = None  # minor units, inclusive
+    price_max: int | None = None  # inclusive
+    in_stock: bool | None = None
+    rating_min: int | None = None  # tenths
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: SortOrder = SortOrder.RELEVANCE  # relevance without q means newest
+    limit: int = 24
+    after: tuple[str | int | float | None, ...] | None = None  # from SearchResult.next_after
+    facets: frozenset[str] = frozenset()  # "category", "brand", "seller", "price", "attr.<name>"
+    facet_size: int = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """Everything a listing card needs, so a listing page needs no other query."""
+
+    product_id: str
+    title: str
+    brand_id: str | None
+    brand_name: str | None
+    category_id: str
+    price: int | None
+    currency: str
+    in_stock: bool
+    rating: int | None
+    image_url: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    total: int
+    facets: Mapping[str, list[FacetValue]]
+    next_after: tuple[str | int | float | None, ...] | None
+    corrected_query: str | None = None
+
+
+# --- text --------------------------------------------------------------------------------------
+
+MAX_TOKEN_LENGTH = 64  # longer "words" are noise (hashes, pasted blobs); they are cut here
+MAX_QUERY_TERMS = 8  # bounds the cost of one search whatever the user pastes into the box
+MIN_PREFIX_LENGTH = 2  # a one-letter prefix would expand to a large part of the vocabulary
+MIN_CORRECTABLE_LENGTH = 3
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, accent-free, compatibility-folded text ("Crème ﬁne" -> "creme fine")."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", stripped.casefold())
+
+
+def tokenize(text: str) -> list[str]:
+    """The words of ``text`` as the index stores them; punctuation only ever separates."""
+    return [w[:MAX_TOKEN_LENGTH] for w in _WORD.findall(normalise(text))]
+
+
+def index_text(text: str) -> str:
+    """``text`` as fed to the engines: normalised words joined by single spaces."""
+    return " ".join(tokenize(text))
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """The words of ``q``: all must match; the last one also as a prefix (search as you type)."""
+
+    terms: tuple[str, ...]
+    prefix_last: bool
+
+    @classmethod
+    def parse(cls, q: str | None) -> TextQuery | None:
+        terms = tuple(dict.fromkeys(tokenize(q or "")))[:MAX_QUERY_TERMS]
+        if not terms:
+            return None
+        return cls(terms, prefix_last=len(terms[-1]) >= MIN_PREFIX_LENGTH)
+
+    def text(self) -> str:
+        return " ".join(self.terms)
+
+    def with_terms(self, terms: Sequence[str]) -> TextQuery:
+        return TextQuery(tuple(terms), self.prefix_last)
+
+
+# --- filters as index terms --------------------------------------------------------------------
+
+# Equality filters are also indexed as words of a separate "tags" field, so a text search with
+# filters is one intersection of posting lists inside the full-text engine (as search engines
+# run filter queries) instead of a check per matching document. Tags are "x" + a kind letter
+# + the hex of the value: alphanumeric, injective, and never produced by the user's words
+# (which are only matched against the other fields).
+
+
+def _tag(kind: str, value: str) -> str:
+    return f"x{kind}{value.encode('utf-8').hex()}"
+
+
+def document_tags(doc: SearchDocument) -> list[str]:
+    tags = [_tag("c", c) for c in dict.fromkeys(doc.category_ids)]
+    if doc.brand_id is not None:
+        tags.append(_tag("b", doc.brand_id))
+    tags += [_tag("s", s) for s in dict.fromkeys(doc.seller_ids)]
+    for name, values in doc.attributes.items():
+        tags += [_tag("a", f"{name}\x00{v}") for v in dict.fromkeys(values)]
+    tags.append("xi1" if doc.in_stock else "xi0")
+    return tags
+
+
+def query_tags(query: SearchQuery) -> list[tuple[str, ...]]:
+    """The equality filters of ``query`` as tags: every group must match, any tag of one."""
+    groups: list[tuple[str, ...]] = []
+    if query.category_id is not None:
+        groups.append((_tag("c", query.category_id),))
+    if query.brand_ids:
+        groups.append(tuple(_tag("b", b) for b in query.brand_ids))
+    if query.seller_ids:
+        groups.append(tuple(_tag("s", s) for s in query.seller_ids))
+    for name, values in sorted(query.attributes.items()):
+        if values:
+            groups.append(tuple(_tag("a", f"{name}\x00{v}") for v in values))
+    if query.in_stock is not None:
+        groups.append(("xi1" if query.in_stock else "xi0",))
+    return groups
+
+
+# --- typo tolerance ----------------------------------------------------------------------------
+
+
+def max_typos(term: str) -> int:
+    """Edits tolerated in ``term``: none below 3 letters, 1 up to 5, 2 from 6."""
+    if len(term) < MIN_CORRECTABLE_LENGTH:
+        return 0
+    return 1 if len(term) < 6 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (an adjacent swap is one edit), capped at limit + 1."""
+    if a == b:
+        return 0
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, previous2[j - 2] + 1)
+            current[j] = best
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def correct_term(term: str, vocabulary: Iterable[str]) -> str | None:
+    """The closest vocabulary word within ``max_typos(term)`` edits, or None.
+
+    Ties go to the word of the most similar length, then the alphabetically first, so the
+    choice does not depend on the order the engine returned candidates in.
+    """
+    limit = max_typos(term)
+    if limit == 0:
+        return None
+    letters = set(term)
+    best: tuple[int, int, str] | None = None
+    for word in vocabulary:
+        if word == term or abs(len(word) - len(term)) > limit:
+            continue
+        # One edit changes the set of letters by at most two: a cheap filter before the DP.
+        if len(letters.symmetric_difference(word)) > 2 * limit:
+            continue
+        distance = edit_distance(term, word, limit)
+        if distance <= limit:
+            rank = (distance, abs(len(word) - len(term)), word)
+            best = rank if best is None or rank < best else best
+    return best[2] if best else None
+
+
+# --- facets and price buckets ------------------------------------------------------------------
+
+CATEGORY = "category"
+BRAND = "brand"
+SELLER = "seller"
+PRICE = "price"
+ATTRIBUTE_PREFIX = "attr."
+TOTAL = ""  # the facet key of a scope's document count in the counts table
+ROOT_SCOPE = ""  # the scope of all documents (no category filter)
+PRICE_BOUNDS = (0, 1000, 2500, 5000, 10000, 25000, 50000, 100000)  # minor units
+
+
+def price_bucket(price: int | None) -> str | None:
+    """The price facet label of ``price`` ("1000-2500", "100000-"), None without a price."""
+    if price is None:
+        return None
+    lower = PRICE_BOUNDS[0]
+    for bound in PRICE_BOUNDS[1:]:
+        if price < bound:
+            return f"{lower}-{bound}"
+        lower = bound
+    return f"{lower}-"
+
+
+def check_facets(facets: Iterable[str]) -> None:
+    for name in facets:
+        known = name in (CATEGORY, BRAND, SELLER, PRICE)
+        if not known and not (name.startswith(ATTRIBUTE_PREFIX) and len(name) > len("attr.")):
+            raise ValidationFailed.on("facets", f"Unknown facet {name!r}", code="unknown_facet")
+
+
+def facet_contributions(
+    *,
+    category_ids: Sequence[str],
+    brand_id: str | None,
+    seller_ids: Iterable[str],
+    price: int | None,
+    attributes: Mapping[str, Iterable[str]],
+) -> Iterator[tuple[str, str, str]]:
+    """The (scope, facet, value) counters one document adds one to.
+
+    A scope is "all documents" or one category with its descendants: exactly the sets a
+    category browse without other filters shows, whose totals and facet counts are therefore
+    kept precomputed. In each scope the "category" facet counts the child on the document's
+    category path.
+    """
+    sellers = tuple(dict.fromkeys(seller_ids))
+    bucket = price_bucket(price)
+    values = {name: tuple(dict.fromkeys(v)) for name, v in attributes.items()}
+    for depth, scope in enumerate((ROOT_SCOPE, *category_ids)):
+        yield scope, TOTAL, ""
+        if depth < len(category_ids):
+            yield scope, CATEGORY, category_ids[depth]
+        if brand_id is not None:
+            yield scope, BRAND, brand_id
+        for seller in sellers:
+            yield scope, SELLER, seller
+        if bucket is not None:
+            yield scope, PRICE, bucket
+        for name, named_values in values.items():
+            for value in named_values:
+                yield scope, ATTRIBUTE_PREFIX + name, value
+
+
+def document_contributions(doc: SearchDocument) -> Iterator[tuple[str, str, str]]:
+    return facet_contributions(
+        category_ids=doc.category_ids,
+        brand_id=doc.brand_id,
+        seller_ids=doc.seller_ids,
+        price=doc.price,
+        attributes=doc.attributes,
+    )
+
+
+def is_browse(query: SearchQuery) -> bool:
+    """No text and no filter but the category: totals and facets are precomputed."""
+    return (
+        TextQuery.parse(query.q) is None
+        and not query.brand_ids
+        and not query.seller_ids
+        and query.price_min is None
+        and query.price_max is None
+        and query.in_stock is None
+        and query.rating_min is None
+        and not any(query.attributes.values())
+    )
+
+
+# --- sorting and keyset positions ---------------------------------------------------------------
+
+NO_VALUE_KEY = 2**62  # sorts documents without price or rating after every real value
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class SortKeys:
+    """Every sort as one ascending integer, so each is a plain (key, product_id) keyset."""
+
+    newest: int
+    price_asc: int
+    price_desc: int
+    rating: int
+
+    @classmethod
+    def of(cls, doc: SearchDocument) -> SortKeys:
+        micros = (doc.created_at - _EPOCH) // _MICROSECOND
+        return cls(
+            newest=-micros,
+            price_asc=NO_VALUE_KEY if doc.price is None else doc.price,
+            price_desc=NO_VALUE_KEY if doc.price is None else -doc.price,
+            rating=NO_VALUE_KEY if doc.rating is None else -doc.rating,
+        )
+
+
+def effective_sort(query: SearchQuery, text: TextQuery | None) -> SortOrder:
+    if query.sort is SortOrder.RELEVANCE and text is None:
+        return SortOrder.NEWEST
+    return query.sort
+
+
+def check_after(after: Sequence[object] | None, sort: SortOrder) -> tuple[float | int, str] | None:
+    """The keyset position ``after`` as (key, product_id), or a validation error."""
+    if after is None:
+        return None
+    key_types: tuple[type, ...] = (int, float) if sort is SortOrder.RELEVANCE else (int,)
+    if len(after) == 2:
+        key, product_id = after
+        valid_key = isinstance(key, key_types) and not isinstance(key, bool)
+        if valid_key and isinstance(key, int | float) and isinstance(product_id, str):
+            return key, product_id
+    raise ValidationFailed.on("after", "Invalid position", code="invalid_cursor")
+
+
+def check_query(query: SearchQuery) -> None:
+    check_facets(query.facets)
+    if not 1 <= query.limit <= 1000:
+        raise ValidationFailed.on("limit", "limit must be between 1 and 1000")
+    if not 1 <= query.facet_size <= 1000:
+        raise ValidationFailed.on("facet_size", "facet_size must be between 1 and 1000")

@@ -1,0 +1,292 @@
+"""Writing documents into the index tables, for both engines.
+
+Every write is a fixed number of batched statements (``executemany``) per chunk of documents,
+whatever the chunk size: look up existing doc ids, read the facet contributions of the
+documents being replaced, delete their rows, write the new rows, and apply the net change to
+the precomputed facet counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bazaar.search.model import (
+    SearchDocument,
+    SortKeys,
+    document_contributions,
+    document_tags,
+    facet_contributions,
+    index_text,
+    price_bucket,
+)
+from bazaar.search.store import search_documents
+
+_NAMED = re.compile(r":(\w+)")
+CHUNK = 2000  # documents per statement batch; keeps IN lists far below parameter limits
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """The searchable text of one document, already tokenised (see model.index_text)."""
+
+    doc_id: int
+    title: str
+    brand: str
+    attributes: str
+    description: str
+    tags: str  # the document's equality filters as words (see model.document_tags)
+
+
+class FullText(Protocol):
+    """The engine-specific full-text structure (FTS5 table, tsvector table)."""
+
+    def insert_text(self, conn: Connection, rows: Sequence[TextRow]) -> None: ...
+
+    def delete_text(self, conn: Connection, doc_ids: Sequence[int]) -> None: ...
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _ids(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, expanding=True)
+
+
+_EXISTING = sa.text(
+    "SELECT product_id, doc_id FROM search_documents WHERE product_id IN :ids"
+).bindparams(_ids("ids"))
+
+
+def upsert_documents(conn: Connection, text: FullText, docs: Sequence[SearchDocument]) -> None:
+    """Insert or replace ``docs`` (the last one wins when a product id repeats)."""
+    # In product id order, so concurrent writers (PostgreSQL) lock documents in one global
+    # order and queue instead of deadlocking.
+    unique = sorted({doc.product_id: doc for doc in docs}.values(), key=lambda d: d.product_id)
+    for chunk in _chunks(unique):
+        _upsert_chunk(conn, text, chunk)
+
+
+def remove_documents(conn: Connection, text: FullText, product_ids: Sequence[str]) -> None:
+    for chunk in _chunks(sorted(set(product_ids))):
+        existing = _existing(conn, chunk)
+        if not existing:
+            continue
+        doc_ids = sorted(existing.values())
+        deltas = Counter[tuple[str, str, str]]()
+        deltas.subtract(_stored_contributions(conn, doc_ids))
+        _delete_rows(conn, text, doc_ids)
+        conn.execute(
+            sa.text("DELETE FROM search_documents WHERE doc_id IN :ids").bindparams(_ids("ids")),
+            {"ids": doc_ids},
+        )
+        apply_count_deltas(conn, deltas)
+
+
+def _existing(conn: Connection, product_ids: Sequence[str]) -> dict[str, int]:
+    rows: Sequence[Any] = conn.execute(_EXISTING, {"ids": list(product_ids)}).all()
+    return dict(rows)
+
+
+def _upsert_chunk(conn: Connection, text: FullText, docs: Sequence[SearchDocument]) -> None:
+    existing = _existing(conn, [d.product_id for d in docs])
+    deltas = Counter[tuple[str, str, str]]()
+    if existing:
+        # Replaced documents keep their doc id; everything hanging off it is rewritten.
+        old_ids = sorted(existing.values())
+        deltas.subtract(_stored_contributions(conn, old_ids))
+        _delete_rows(conn, text, old_ids)
+        conn.execute(
+            search_documents.update().where(
+                search_documents.c.doc_id == sa.bindparam("old_doc_id")
+            ),
+            [
+                {**_document_row(d), "old_doc_id": existing[d.product_id]}
+                for d in docs
+                if d.product_id in existing
+            ],
+        )
+    new = [d for d in docs if d.product_id not in existing]
+    if new:
+        conn.execute(search_documents.insert(), [_document_row(d) for d in new])
+        # A second lookup rather than INSERT .. RETURNING: SQLite cannot promise RETURNING rows
+        # in parameter order for a multi-row insert, so SQLAlchemy would go row by row.
+        existing.update(_existing(conn, [d.product_id for d in new]))
+    doc_ids = {d.product_id: existing[d.product_id] for d in docs}
+    _insert_rows(conn, text, docs, doc_ids)
+    for doc in docs:
+        deltas.update(document_contributions(doc))
+    apply_count_deltas(conn, deltas)
+
+
+def _document_row(doc: SearchDocument) -> dict[str, Any]:
+    keys = SortKeys.of(doc)
+    return {
+        "product_id": doc.product_id,
+        "title": doc.title,
+        "brand_id": doc.brand_id,
+        "brand_name": doc.brand_name,
+        "category_id": doc.category_ids[-1] if doc.category_ids else "",
+        "price": doc.price,
+        "price_bucket": price_bucket(doc.price),
+        "currency": doc.currency,
+        "in_stock": doc.in_stock,
+        "rating": doc.rating,
+        "image_url": doc.image_url,
+        "created_at": doc.created_at,
+        "newest_key": keys.newest,
+        "price_asc_key": keys.price_asc,
+        "price_desc_key": keys.price_desc,
+        "rating_key": keys.rating,
+    }
+
+
+def _insert_rows(
+    conn: Connection, text: FullText, docs: Sequence[SearchDocument], doc_ids: Mapping[str, int]
+) -> None:
+    categories: list[dict[str, Any]] = []
+    sellers: list[dict[str, Any]] = []
+    attributes: list[dict[str, Any]] = []
+    texts: list[TextRow] = []
+    terms: set[str] = set()
+    for doc in docs:
+        doc_id = doc_ids[doc.product_id]
+        parent = ""
+        for category_id in dict.fromkeys(doc.category_ids):
+            categories.append({"doc_id": doc_id, "category_id": category_id, "parent_id": parent})
+            parent = category_id
+        sellers.extend({"doc_id": doc_id, "seller_id": s} for s in dict.fromkeys(doc.seller_ids))
+        for name, values in doc.attributes.items():
+            attributes.extend(
+                {"doc_id": doc_id, "name": name, "value": v} for v in dict.fromkeys(values)
+            )
+        row = TextRow(
+            doc_id=doc_id,
+            title=index_text(doc.title),
+            brand=index_text(doc.brand_name or ""),
+            attributes=index_text(" ".join(v for vs in doc.attributes.values() for v in vs)),
+            description=index_text(doc.description),
+            tags=" ".join(document_tags(doc)),
+        )
+        texts.append(row)
+        terms.update(f"{row.title} {row.brand} {row.attributes} {row.description}".split())
+    executemany(
+        conn,
+        "INSERT INTO search_doc_categories (doc_id, category_id, parent_id)"
+        " VALUES (:doc_id, :category_id, :parent_id)",
+        categories,
+    )
+    executemany(
+        conn,
+        "INSERT INTO search_doc_sellers (doc_id, seller_id) VALUES (:doc_id, :seller_id)",
+        sellers,
+    )
+    executemany(
+        conn,
+        "INSERT INTO search_doc_attributes (doc_id, name, value) VALUES (:doc_id, :name, :value)",
+        attributes,
+    )
+    text.insert_text(conn, texts)
+    # The vocabulary only grows: a word no document uses any more costs a wasted correction
+    # at worst, while counting its uses would make every write contend on the counter.
+    executemany(
+        conn,
+        "INSERT INTO search_terms (term) VALUES (:term) ON CONFLICT DO NOTHING",
+        [{"term": t} for t in sorted(terms)],
+    )
+
+
+def executemany(conn: Connection, statement: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run ``statement`` (":name" parameters) once per row straight through the driver.
+
+    The hot bulk path skips SQLAlchemy's per-row parameter processing, which costs more than
+    the database's work for these narrow rows; values must be plain str/int/None.
+    """
+    if not rows:
+        return
+    if conn.dialect.paramstyle == "pyformat":
+        statement = _NAMED.sub(r"%(\1)s", statement)
+    conn.exec_driver_sql(statement, list(rows))
+
+
+def _delete_rows(conn: Connection, text: FullText, doc_ids: Sequence[int]) -> None:
+    text.delete_text(conn, doc_ids)
+    for table in ("search_doc_categories", "search_doc_sellers", "search_doc_attributes"):
+        conn.execute(
+            sa.text(f"DELETE FROM {table} WHERE doc_id IN :ids").bindparams(_ids("ids")),
+            {"ids": list(doc_ids)},
+        )
+
+
+def _stored_contributions(
+    conn: Connection, doc_ids: Sequence[int]
+) -> Iterable[tuple[str, str, str]]:
+    """What the stored documents ``doc_ids`` add to the facet counts (to take it back)."""
+    rows: Sequence[Any] = conn.execute(
+        sa.text(
+            "SELECT doc_id, 'd' AS kind, brand_id AS a, NULL AS b, price AS p"
+            " FROM search_documents WHERE doc_id IN :ids"
+            " UNION ALL SELECT doc_id, 'c', category_id, parent_id, NULL"
+            " FROM search_doc_categories WHERE doc_id IN :ids"
+            " UNION ALL SELECT doc_id, 's', seller_id, NULL, NULL"
+            " FROM search_doc_sellers WHERE doc_id IN :ids"
+            " UNION ALL SELECT doc_id, 'a', name, value, NULL"
+            " FROM search_doc_attributes WHERE doc_id IN :ids"
+        ).bindparams(_ids("ids")),
+        {"ids": list(doc_ids)},
+    ).all()
+    brand: dict[int, str | None] = {}
+    price: dict[int, int | None] = {}
+    parents: dict[int, dict[str, str]] = defaultdict(dict)
+    sellers: dict[int, list[str]] = defaultdict(list)
+    attributes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for doc_id, kind, a, b, p in rows:
+        if kind == "d":
+            brand[doc_id], price[doc_id] = a, p
+        elif kind == "c":
+            parents[doc_id][b] = a  # parent -> child: the chain is walked from the root ("")
+        elif kind == "s":
+            sellers[doc_id].append(a)
+        else:
+            attributes[doc_id][a].append(b)
+    for doc_id in brand:
+        chain, child = [], parents[doc_id].get("")
+        while child is not None:
+            chain.append(child)
+            child = parents[doc_id].get(child)
+        yield from facet_contributions(
+            category_ids=chain,
+            brand_id=brand[doc_id],
+            seller_ids=sellers[doc_id],
+            price=price[doc_id],
+            attributes=attributes[doc_id],
+        )
+
+
+_ADD_COUNT = (
+    "INSERT INTO search_facet_counts (scope, facet, value, count) VALUES (:s, :f, :v, :n)"
+    " ON CONFLICT (scope, facet, value)"
+    " DO UPDATE SET count = search_facet_counts.count + excluded.count"
+)
+_DROP_ZERO = (
+    "DELETE FROM search_facet_counts WHERE scope = :s AND facet = :f AND value = :v AND count = 0"
+)
+
+
+def apply_count_deltas(conn: Connection, deltas: Counter[tuple[str, str, str]]) -> None:
+    """Add ``deltas`` to the precomputed counts, dropping counters that reach zero."""
+    # Sorted, so concurrent writers (PostgreSQL) lock counter rows in one global order and
+    # queue behind each other instead of deadlocking.
+    changed = sorted((key, n) for key, n in deltas.items() if n != 0)
+    if not changed:
+        return
+    executemany(conn, _ADD_COUNT, [{"s": s, "f": f, "v": v, "n": n} for (s, f, v), n in changed])
+    executemany(conn, _DROP_ZERO, [{"s": s, "f": f, "v": v} for (s, f, v), n in changed if n < 0])
