@@ -113,3 +113,19 @@ def test_is_valid_id_checks_the_expected_prefix() -> None:
     assert is_valid_id(value)
     assert is_valid_id(value, "prd")
     assert not is_valid_id(value, "ord")
+
+
+def test_a_forked_process_does_not_reuse_the_parents_random_bits() -> None:
+    import os
+
+    from bazaar.kernel import ids
+
+    ids.new_id("prd")  # the parent has buffered entropy now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id's random part and leave at once
+        os.write(write, ids.new_id("prd")[-16:].encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_random = os.read(read, 64).decode()
+    assert ids.new_id("prd")[-16:] != child_random
