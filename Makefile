@@ -55,6 +55,9 @@ lint: install-test
 	$(BIN)/mypy
 
 BENCH_ARGS ?=
+# catalog_scale generates its catalog once (bench/results/catalog-<N>.db) and reuses it;
+# the issue's figures are for --products 1000000 (about an hour to generate on two cores).
+CATALOG_BENCH_ARGS ?= --products 100000
 
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -63,6 +66,7 @@ bench: install
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	} || echo "bench: could not install wrk; using the Python load generator" >&2
 	$(PY) bench/http_products.py $(BENCH_ARGS)
+	$(PY) bench/catalog_scale.py $(CATALOG_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache build dist src/*.egg-info

@@ -48,16 +48,6 @@ from harness import (
 SCENARIO = "http_products"
 LIST_PATH = "/api/v1/products?limit=20"
 OPERATOR_EMAIL = "bench-operator@bazaar.test"
-CATEGORIES = (
-    "apparel/t-shirts",
-    "apparel/knitwear",
-    "bags/backpacks",
-    "kitchen/cookware",
-    "kitchen/coffee",
-    "electronics/audio",
-    "home/bedding",
-    "shoes/running",
-)
 
 Load = Callable[[int, str, float], LoadResult]
 
@@ -74,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     p.add_argument("--products", type=int, default=500, help="products seeded in the catalog")
+    p.add_argument(
+        "--db",
+        help="serve a pre-generated catalog (bench/catalog_scale.py, bazaar demo --products N)"
+        " at this database URL instead of seeding a temporary one",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic products")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server/endpoint")
     p.add_argument(
@@ -102,11 +98,11 @@ def venv_bin(name: str) -> Path:
     return Path(sys.executable).parent / name
 
 
-def bazaar_env(tmp: Path, *, no_cache: bool) -> dict[str, str]:
+def bazaar_env(tmp: Path, *, no_cache: bool, db: str | None = None) -> dict[str, str]:
     """The environment for every process of the run; stray ``BAZAAR_*`` settings are dropped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAZAAR_")}
     env.update(
-        BAZAAR_DATABASE_URL=f"sqlite:///{tmp}/bench.db",
+        BAZAAR_DATABASE_URL=db or f"sqlite:///{tmp}/bench.db",
         BAZAAR_RATE_LIMIT_PER_MINUTE="0",
         BAZAAR_LOG_LEVEL="WARNING",
         BAZAAR_SECRET_KEY=secrets.token_hex(16),
@@ -132,38 +128,95 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return proc.stdout.strip()
 
 
-def seed(env: dict[str, str], products: int) -> list[str]:
-    """Migrate, create an operator, then create ``products`` products in-process."""
-    run_cli(env, "migrate")
-    password = secrets.token_urlsafe(18)
-    run_cli(env, "create-operator", OPERATOR_EMAIL, "--password-stdin", stdin=password + "\n")
-
-    # The bench process reads the same settings as the servers (stray BAZAAR_* removed).
+def use_environment(env: dict[str, str]) -> None:
+    """Make this process read the same settings as the servers (stray BAZAAR_* removed)."""
     for key in [k for k in os.environ if k.startswith("BAZAAR_")]:
         del os.environ[key]
     os.environ.update({k: v for k, v in env.items() if k.startswith("BAZAAR_")})
+
+
+def seed(env: dict[str, str], products: int, seed: int) -> str:
+    """Migrate, create an operator, then a synthetic catalog of ``products`` products.
+
+    The catalog is the one ``bazaar demo --products N`` makes, created in-process through
+    ``CatalogService.create_products``; returns the id of the middle product.
+    """
+    run_cli(env, "migrate")
+    password = secrets.token_urlsafe(18)
+    run_cli(env, "create-operator", OPERATOR_EMAIL, "--password-stdin", stdin=password + "\n")
+    use_environment(env)
     from bazaar.bootstrap import build
-    from bazaar.catalog.model import ProductDraft
+    from bazaar.catalog import seeding
+    from bazaar.catalog.synthetic import SyntheticCatalog
     from bazaar.config import Settings
-    from bazaar.kernel.money import Money
 
     container = build(Settings())
     try:
         issued = container.identity.issue_token(OPERATOR_EMAIL, password, "127.0.0.1")
         operator = container.identity.authenticate(issued.token)
-        ids = []
-        for i in range(products):
-            draft = ProductDraft(
-                title=f"Bench product {i:05d}, organic cotton, size M",
-                sku=f"BENCH-{i:05d}",
-                price=Money(500 + (i * 37) % 20_000, "EUR"),
-                category=CATEGORIES[i % len(CATEGORIES)],
-            )
-            ids.append(container.catalog.create_product(operator, draft).id)
-        container.dispatcher.drain()  # an empty outbox: no event work during the run
+        synthetic = SyntheticCatalog(seed, currency=container.settings.currency)
+        seeding.ensure_synthetic_world(container.db, container.taxonomy, operator, synthetic)
+        seeding.load_synthetic_products(container.catalog, operator, synthetic, 0, products)
+        container.dispatcher.drain(max_passes=10_000)  # an empty outbox: no event work later
+        return middle_product(container, synthetic, products)
     finally:
         container.close()
-    return ids
+
+
+def prepare_existing(env: dict[str, str], seed: int) -> tuple[str, int]:
+    """Check a pre-generated catalog (``--db``) and settle its outbox; the middle product.
+
+    Generating a large catalog leaves one pending delivery per event for the catalog's cache
+    invalidation handlers (``handler:catalog.invalidate…``). Their only effect would be to
+    invalidate caches of a server that has not started yet, but a server working through
+    millions of them would invalidate its listing cache all through the run; so they are
+    marked delivered here (the only change made to the database). Other pending deliveries
+    are left alone and reported.
+    """
+    use_environment(env)
+    import sqlalchemy as sa
+
+    from bazaar.bootstrap import build
+    from bazaar.catalog import seeding
+    from bazaar.catalog.synthetic import SyntheticCatalog
+    from bazaar.config import Settings
+
+    container = build(Settings())
+    try:
+        synthetic = SyntheticCatalog(seed, currency=container.settings.currency)
+        products = seeding.synthetic_products_present(container.db, synthetic)
+        if products == 0:
+            raise RuntimeError(f"no synthetic products of seed {seed} in that database")
+        with container.db.write() as conn:
+            settled = conn.execute(
+                sa.text(
+                    "UPDATE deliveries SET status = 'delivered', delivered_at = :now,"
+                    " updated_at = :now WHERE status = 'pending'"
+                    " AND subscriber LIKE 'handler:catalog.invalidate%'"
+                ),
+                {"now": container.clock.now().replace(tzinfo=None)},
+            ).rowcount
+            others = conn.execute(
+                sa.text("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+            ).scalar_one()
+        log(
+            f"  {products:,} products; outbox: {settled:,} cache deliveries settled, "
+            f"{others:,} other deliveries pending"
+        )
+        return middle_product(container, synthetic, products), products
+    finally:
+        container.close()
+
+
+def middle_product(container: Any, synthetic: Any, products: int) -> str:
+    with container.db.read() as conn:
+        import sqlalchemy as sa
+
+        found: str = conn.execute(
+            sa.text("SELECT product_id FROM variants WHERE sku = :sku"),
+            {"sku": synthetic.sku(products // 2, 0)},
+        ).scalar_one()
+    return found
 
 
 def capture_bodies(bazaar: Server, endpoints: list[Endpoint], bare_dir: Path) -> dict[str, Any]:
@@ -298,16 +351,18 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="bazaar-bench-"))
         servers: dict[str, Server] = {}
         try:
-            env = bazaar_env(tmp, no_cache=args.no_cache)
-            log(f"seeding {args.products} products in {tmp} ...")
+            env = bazaar_env(tmp, no_cache=args.no_cache, db=args.db)
             t0 = time.monotonic()
-            ids = seed(env, args.products)
-            log(f"  seeded in {time.monotonic() - t0:.1f}s")
+            if args.db:
+                log(f"using the catalog at {args.db} ...")
+                product_id, args.products = prepare_existing(env, args.seed)
+            else:
+                log(f"seeding {args.products} products in {tmp} ...")
+                product_id = seed(env, args.products, args.seed)
+            log(f"  ready in {time.monotonic() - t0:.1f}s")
             endpoints = [
                 Endpoint("list", "GET /api/v1/products?limit=20", LIST_PATH),
-                Endpoint(
-                    "product", "GET /api/v1/products/{id}", f"/api/v1/products/{ids[len(ids) // 2]}"
-                ),
+                Endpoint("product", "GET /api/v1/products/{id}", f"/api/v1/products/{product_id}"),
             ]
 
             log(

@@ -11,10 +11,13 @@ from typing import Annotated
 import typer
 
 from bazaar import __version__
+from bazaar.bulk_cli import export_app, import_app
 from bazaar.config import Settings
 from bazaar.infra.logging import configure_logging
 
 app = typer.Typer(help="Bazaar: retail commerce and marketplace platform.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 def _settings() -> Settings:
@@ -86,7 +89,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the event dispatcher until interrupted (run as many as you like)."""
+    """Run the event dispatcher and the job runner until interrupted (run as many as you like)."""
     from bazaar.bootstrap import build
 
     container = build(_settings())
@@ -94,7 +97,8 @@ def worker() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     container.dispatcher.start()
-    typer.echo("dispatcher running", err=True)
+    container.job_runner.start()
+    typer.echo("dispatcher and job runner running", err=True)
     stop.wait()
     container.close()
 
@@ -130,14 +134,33 @@ def create_operator(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    products: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Add a synthetic catalog of this many products (tops up, idempotent)"
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the synthetic products")] = 1,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Products per create_products batch")
+    ] = 1000,
+) -> None:
     """Load the demo data set (idempotent: existing demo records are kept)."""
+    from rich.console import Console
+
     from bazaar.bootstrap import build
     from bazaar.demo import load_demo
 
     container = build(_settings())
     try:
-        summary = load_demo(container)
+        summary = load_demo(
+            container,
+            products=products,
+            seed=seed,
+            batch_size=batch_size,
+            console=Console(stderr=True),
+        )
         container.dispatcher.drain()
     finally:
         container.close()

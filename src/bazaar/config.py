@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     image_max_pixels: int = Field(40_000_000, ge=10_000)
     image_fetch_timeout_s: float = Field(10.0, gt=0)
     upload_url_ttl_s: int = Field(900, ge=30)
+    import_max_bytes: int = Field(200 * 1_048_576, ge=1024)
+    job_lease_s: float = Field(60.0, gt=0)
 
     # caching
     cache_ttl_s: int = Field(60, ge=0)

@@ -131,3 +131,51 @@ def test_demo_is_idempotent(bazaar: CliRunner) -> None:
     assert second.exit_code == 0, second.output
     assert "users: 0" in second.stdout
     assert "products: 0" in second.stdout
+
+
+def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
+    bazaar: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    # given the demo with 200 synthetic products, loaded in small batches
+    first = bazaar.invoke(app, ["demo", "--products", "200", "--batch-size", "64"])
+    assert first.exit_code == 0, first.output
+    assert "products: 12" in first.stdout
+    assert "synthetic_products: 200" in first.stdout
+    assert "synthetic_brands: 2000" in first.stdout
+
+    # when it is loaded again, then asked for more
+    again = bazaar.invoke(app, ["demo", "--products", "200"])
+    more = bazaar.invoke(app, ["demo", "--products", "250"])
+
+    # then the second run creates nothing and the third only the missing products
+    assert again.exit_code == 0, again.output
+    assert "users: 0" in again.stdout
+    assert "products: 0" in again.stdout
+    assert "synthetic_products: 0" in again.stdout
+    assert "synthetic_brands: 0" in again.stdout
+    assert more.exit_code == 0, more.output
+    assert "synthetic_products: 50" in more.stdout
+
+    # and every product is searchable: by a word, by category with attribute facets
+    container = build(test_settings(database_url, tmp_path))
+    try:
+        with TestClient(create_app(container, run_dispatcher=False)) as client:
+            everything = client.get("/api/v1/products", params={"limit": 5})
+            tees = client.get("/api/v1/products", params={"q": "organic cotton tee"})
+            shoes = client.get(
+                "/api/v1/products", params={"category": "shoes", "sort": "price_asc"}
+            )
+            first_id = everything.json()["items"][0]["id"]
+            detail = client.get(f"/api/v1/products/{first_id}")
+    finally:
+        container.close()
+    assert everything.status_code == 200, everything.text
+    assert everything.json()["total"] == 12 + 250
+    assert "Organic cotton tee" in [i["title"] for i in tees.json()["items"]]
+    assert shoes.json()["total"] > 0
+    prices = [i["price"]["amount"] for i in shoes.json()["items"]]
+    assert prices == sorted(prices)
+    assert {"category", "brand", "price"} <= set(shoes.json()["facets"])
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["variants"]
+    assert detail.json()["offers"]

@@ -72,8 +72,7 @@ def test_product_list_costs_the_same_whatever_the_page_size(
     # Then both cost the same few statements: the listing never loads products one by one
     assert (len(small_page.json()["items"]), len(large_page.json()["items"])) == (2, 50)
     assert small.count == large.count, large.statements
-    print("LIST", large.count)
-    assert large.count <= 10, large.statements
+    assert large.count <= by_engine(uncached, sqlite=5, postgresql=4), large.statements
 
 
 def test_product_detail_does_not_grow_with_variants_offers_or_images(
@@ -103,9 +102,8 @@ def test_product_detail_does_not_grow_with_variants_offers_or_images(
     # Then both cost the same: one query per kind of thing, not per thing
     body = response.json()
     assert (len(body["variants"]), len(body["offers"]), len(body["images"])) == (5, 10, 3)
-    print("DETAIL", rich_page.count)
     assert plain_page.count == rich_page.count, rich_page.statements
-    assert rich_page.count <= by_engine(uncached, sqlite=8, postgresql=7), rich_page.statements
+    assert rich_page.count <= by_engine(uncached, sqlite=8, postgresql=6), rich_page.statements
 
 
 def test_product_create_has_a_bounded_statement_count(
@@ -129,5 +127,4 @@ def test_product_create_has_a_bounded_statement_count(
     # Then it stays within a fixed budget: token lookup, reference lookups, SKU and GTIN
     # checks, inserts, search-index upkeep, webhook candidates, events and deliveries
     assert response.status_code == 201, response.text
-    print("CREATE", counter.count)
-    assert counter.count <= by_engine(uncached, sqlite=30, postgresql=28), counter.statements
+    assert counter.count <= by_engine(uncached, sqlite=27, postgresql=24), counter.statements

@@ -65,7 +65,7 @@ def register(
     for event_type in PRODUCT_CHANGES:
         registry.register(event_type, "catalog.invalidate_pages", on_product_change)
     for event_type in (CategoryCreated, CategoryUpdated, BrandCreated, FulfillerUpdated):
-        registry.register(event_type, "catalog.invalidate_pages", on_reference_change)
+        registry.register(event_type, "catalog.invalidate_listings", on_reference_change)
     registry.register(BrandUpdated, "catalog.reindex_brand", on_brand_renamed)
     for event_type in image_events:
         registry.register(event_type, "catalog.reindex_images", on_image_change)

@@ -238,7 +238,7 @@ def gtin_is_valid(gtin: str) -> bool:
 def check_gtin(value: str | None, field: str) -> list[FieldError]:
     if value is None or gtin_is_valid(value):
         return []
-    if not value.isdigit() or len(value) not in GTIN_LENGTHS:
+    if not (value.isascii() and value.isdigit()) or len(value) not in GTIN_LENGTHS:
         return [FieldError(field, "8, 12, 13 or 14 digits", "invalid_gtin")]
     return [FieldError(field, "The check digit is wrong", "invalid_gtin_check_digit")]
 

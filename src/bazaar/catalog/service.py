@@ -103,11 +103,16 @@ class CatalogService:
         return self.create_products(principal, [draft])[0]
 
     def create_products(
-        self, principal: Principal, drafts: Sequence[ProductDraft]
+        self,
+        principal: Principal,
+        drafts: Sequence[ProductDraft],
+        on_commit: Callable[[Connection], None] | None = None,
     ) -> list[Product]:
         """Create a batch all-or-nothing: one transaction, a fixed number of statements.
 
         Errors are reported per product as ``[i].field`` when the batch has more than one.
+        ``on_commit`` runs in the transaction just before it commits (a bulk import records
+        its checkpoint there); if it raises, nothing is written.
         """
         principal.require_role(Role.OPERATOR)
         with self._uow(principal.actor) as uow:
@@ -125,22 +130,29 @@ class CatalogService:
                     built.append(build_product(draft, refs, now, self._currency))
                 except ValidationFailed as exc:
                     errors += [replace(e, field=prefix + e.field) for e in exc.errors]
-            errors += self._duplicates(uow.conn, [p for p, _ in built], multi=len(drafts) > 1)
+            duplicates = self._duplicates(uow.conn, [p for p, _ in built], multi=len(drafts) > 1)
             if errors:
-                raise ValidationFailed("Some products have invalid fields", errors=errors)
+                raise ValidationFailed(
+                    "Some products have invalid fields", errors=errors + duplicates
+                )
+            if duplicates:
+                raise Conflict("A SKU or GTIN is already in use", errors=duplicates)
             products = [p for p, _ in built]
             try:
                 store.insert_products(uow.conn, products)
                 store.insert_offers(uow.conn, [o for _, offers in built for o in offers])
             except IntegrityError as exc:
                 # a concurrent writer took a SKU or GTIN between our check and insert
-                if violates_unique(exc, "variants", "sku") or violates_unique(
-                    exc, "variants", "gtin"
-                ):
-                    raise Conflict(
-                        "A SKU or GTIN is already in use",
-                        errors=[FieldError("variants", "SKU or GTIN already in use", "duplicate")],
-                    ) from exc
+                for column in ("sku", "gtin"):
+                    if violates_unique(exc, "variants", column):
+                        raise Conflict(
+                            f"A {column.upper()} is already in use",
+                            errors=[
+                                FieldError(f"variants[0].{column}", "Already in use", "duplicate")
+                            ]
+                            if len(drafts) == 1
+                            else [FieldError("variants", "Already in use", "duplicate")],
+                        ) from exc
                 raise
             for product, offers in built:
                 uow.record(
@@ -156,6 +168,8 @@ class CatalogService:
                 for offer in offers:
                     uow.record(_offer_event(OfferCreated, offer))
             self._reindex(uow.conn, [p.id for p in products])
+            if on_commit is not None:
+                on_commit(uow.conn)
             uow.commit()
         self._on_change([p.id for p in products])
         return products
@@ -276,7 +290,11 @@ class CatalogService:
             try:
                 store.insert_offers(uow.conn, [offer])
             except IntegrityError as exc:
-                if not violates_unique(exc, "offers", "variant_id"):
+                # SQLite names the first column, PostgreSQL the constraint
+                if not (
+                    violates_unique(exc, "offers", "variant_id")
+                    or violates_unique(exc, "offers", "variant_id_fulfiller_id")
+                ):
                     raise
                 raise Conflict(
                     "This fulfiller already offers this variant; change that offer instead",
@@ -440,7 +458,11 @@ class CatalogService:
 
 
 def _unprefix(errors: Sequence[FieldError]) -> list[FieldError]:
-    return [replace(e, field=e.field.removeprefix("variant.")) for e in errors]
+    """Errors about the one variant a request is about name its fields plainly (``sku``)."""
+    return [
+        replace(e, field=e.field.removeprefix("variant.").removeprefix("variants[0]."))
+        for e in errors
+    ]
 
 
 def _offer_event(

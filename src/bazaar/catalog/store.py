@@ -215,6 +215,15 @@ def categories_by_paths(conn: Connection, paths: Iterable[str]) -> dict[str, Cat
     return {row["path"]: _category(row) for row in rows}
 
 
+def category_chains(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each category's id with its ancestors', root first (``Category.chain_ids``), cheaply."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    query = sa.select(categories.c.id, categories.c.ancestor_ids).where(categories.c.id.in_(wanted))
+    return {row.id: (*row.ancestor_ids, row.id) for row in conn.execute(query)}
+
+
 def all_categories(conn: Connection) -> list[Category]:
     """The whole tree in path order (parents before children). Trees are thousands, not millions."""
     rows = conn.execute(sa.select(categories).order_by(categories.c.path)).mappings()
