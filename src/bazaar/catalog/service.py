@@ -130,7 +130,10 @@ class CatalogService:
                     built.append(build_product(draft, refs, now, self._currency))
                 except ValidationFailed as exc:
                     errors += [replace(e, field=prefix + e.field) for e in exc.errors]
-            duplicates = self._duplicates(uow.conn, [p for p, _ in built], multi=len(drafts) > 1)
+            # numbered by position in the input, whether or not the rest of a draft is valid
+            duplicates = self._duplicates(
+                uow.conn, [d.variants for d in drafts], multi=len(drafts) > 1
+            )
             if errors:
                 raise ValidationFailed(
                     "Some products have invalid fields", errors=errors + duplicates
@@ -235,7 +238,7 @@ class CatalogService:
                 dimensions=draft.dimensions,
                 position=len(product.variants),
             )
-            if dupes := self._duplicates(uow.conn, [replace(product, variants=(variant,))], False):
+            if dupes := self._duplicates(uow.conn, [[draft]], multi=False):
                 raise Conflict("The SKU or GTIN is already in use", errors=_unprefix(dupes))
             store.insert_variants(uow.conn, [variant])
             uow.record(VariantAdded(product_id=product.id, variant_id=variant.id, sku=variant.sku))
@@ -434,17 +437,22 @@ class CatalogService:
         return product
 
     @staticmethod
-    def _duplicates(conn: Connection, products: Sequence[Product], multi: bool) -> list[FieldError]:
-        """SKUs and GTINs already in the catalog (one query each for the whole batch)."""
-        taken_skus = store.existing_skus(conn, [v.sku for p in products for v in p.variants])
+    def _duplicates(
+        conn: Connection, variant_sets: Sequence[Sequence[VariantDraft]], multi: bool
+    ) -> list[FieldError]:
+        """SKUs and GTINs already taken, in the catalog or by an earlier product of the batch.
+
+        One query each for the whole batch; ``variant_sets`` holds each product's variants.
+        """
+        taken_skus = store.existing_skus(conn, [v.sku for vs in variant_sets for v in vs])
         taken_gtins = store.existing_gtins(
-            conn, [v.gtin for p in products for v in p.variants if v.gtin]
+            conn, [v.gtin for vs in variant_sets for v in vs if v.gtin]
         )
         errors: list[FieldError] = []
         seen_elsewhere: set[str] = set()  # skus of earlier products in the batch
-        for i, p in enumerate(products):
+        for i, variants in enumerate(variant_sets):
             prefix = f"[{i}]." if multi else ""
-            for j, v in enumerate(p.variants):
+            for j, v in enumerate(variants):
                 if v.sku in taken_skus or v.sku in seen_elsewhere:
                     errors.append(
                         FieldError(f"{prefix}variants[{j}].sku", "Already in use", "duplicate")
@@ -453,7 +461,7 @@ class CatalogService:
                     errors.append(
                         FieldError(f"{prefix}variants[{j}].gtin", "Already in use", "duplicate")
                     )
-            seen_elsewhere.update(v.sku for v in p.variants)
+            seen_elsewhere.update(v.sku for v in variants)
         return errors
 
 
