@@ -1,0 +1,1 @@
+"""Background jobs: long operator tasks (bulk import and export) run by workers with leases."""
