@@ -7,7 +7,6 @@ import pytest
 from bazaar.catalog.events import ProductCreated
 from bazaar.identity.model import ApiKeyCreated
 from bazaar.kernel.errors import ValidationFailed
-from bazaar.kernel.money import Money
 from bazaar.webhooks.model import Subscription, validate_event_types
 
 

@@ -63,14 +63,20 @@ class References:
         by_path = store.categories_by_paths(conn, paths)
         for ref in cats:
             key = ref.strip().strip("/").lower()
-            self._categories[ref] = by_id.get(ref) or by_path.get(key)
+            found = by_id.get(ref) or by_path.get(key)
+            self._categories[ref] = found
+            if found is not None:
+                self._categories[found.id] = found
         wanted = {a for c in self._categories.values() if c for a in c.ancestor_ids}
         self._ancestors.update(store.categories_by_ids(conn, wanted - set(self._ancestors)))
         brands = {r for r in brand_refs if r not in self._brands}
         ids = store.brands_by_ids(conn, {r for r in brands if is_valid_id(r, "brd")})
         slugs = store.brands_by_slugs(conn, {r.strip().lower() for r in brands})
         for ref in brands:
-            self._brands[ref] = ids.get(ref) or slugs.get(ref.strip().lower())
+            brand = ids.get(ref) or slugs.get(ref.strip().lower())
+            self._brands[ref] = brand
+            if brand is not None:
+                self._brands[brand.id] = brand
         self._fulfillers |= set(store.fulfillers_by_ids(conn, fulfiller_ids))
         return self
 
@@ -83,6 +89,13 @@ class References:
         if ref not in self._brands:
             self.preload([], [ref])
         return self._brands[ref]
+
+    def category_chain(self, category_id: str) -> tuple[str, ...]:
+        """Ancestors and the category (loaded by :meth:`preload`), root first."""
+        category = self.category(category_id)
+        if category is None:
+            raise KeyError(category_id)
+        return category.chain_ids
 
     def has_fulfiller(self, fulfiller_id: str) -> bool:
         if fulfiller_id not in self._fulfillers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bazaar.catalog.model import Offer
 from bazaar.kernel.events import Event
 from bazaar.kernel.money import Money
 
@@ -55,13 +56,48 @@ class ProductEvent(Event):
     product_id: str
 
 
+@dataclass(frozen=True)
+class OfferLine:
+    """An offer as carried by ``ProductCreated`` (offers created with their product)."""
+
+    offer_id: str
+    variant_id: str
+    fulfiller_id: str
+    price: Money
+    shipping: Money
+    stock: int
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferLine:
+        return cls(
+            offer.id, offer.variant_id, offer.fulfiller_id, offer.price, offer.shipping, offer.stock
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "offer_id": self.offer_id,
+            "variant_id": self.variant_id,
+            "fulfiller_id": self.fulfiller_id,
+            "price": self.price.to_dict(),
+            "shipping": self.shipping.to_dict(),
+            "stock": self.stock,
+        }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProductCreated(ProductEvent):
+    """A new product; ``offers`` are those created with it (later ones are ``OfferCreated``)."""
+
     title: str
     category_id: str
     brand_id: str | None
     status: str
     skus: tuple[str, ...]
+    offers: tuple[OfferLine, ...] = ()
+
+    def audience(self) -> tuple[str, ...]:
+        sellers = sorted({o.fulfiller_id for o in self.offers if o.fulfiller_id.startswith("sel_")})
+        return tuple(f"seller:{s}" for s in sellers)
 
 
 @dataclass(frozen=True, kw_only=True)

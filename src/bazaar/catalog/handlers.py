@@ -62,10 +62,16 @@ def register(
         # the listing card shows the first image's thumbnail
         reindex([event.subject_id])
 
-    for event_type in PRODUCT_CHANGES:
-        registry.register(event_type, "catalog.invalidate_pages", on_product_change)
-    for event_type in (CategoryCreated, CategoryUpdated, BrandCreated, FulfillerUpdated):
-        registry.register(event_type, "catalog.invalidate_listings", on_reference_change)
+    for product_event in PRODUCT_CHANGES:
+        registry.register(product_event, "catalog.invalidate_pages", on_product_change)
+    reference_events: tuple[type[Event], ...] = (
+        CategoryCreated,
+        CategoryUpdated,
+        BrandCreated,
+        FulfillerUpdated,
+    )
+    for reference_event in reference_events:
+        registry.register(reference_event, "catalog.invalidate_listings", on_reference_change)
     registry.register(BrandUpdated, "catalog.reindex_brand", on_brand_renamed)
-    for event_type in image_events:
-        registry.register(event_type, "catalog.reindex_images", on_image_change)
+    for image_event in image_events:
+        registry.register(image_event, "catalog.reindex_images", on_image_change)

@@ -70,6 +70,35 @@ def document_for(
     )
 
 
+def index_new(
+    conn: Connection,
+    index: SearchIndex,
+    built: Sequence[tuple[Product, Sequence[Offer]]],
+    *,
+    currency: str,
+    category_chain: Callable[[str], tuple[str, ...]],
+    brand: Callable[[str], Brand | None],
+) -> None:
+    """Index products just created from the objects in hand, without reading them back.
+
+    New products have no images yet; :func:`reindex` picks the thumbnail up when one is added.
+    """
+    docs = [
+        document_for(
+            product,
+            category_chain(product.category_id),
+            brand(product.brand_id) if product.brand_id else None,
+            offers,
+            currency,
+            None,
+        )
+        for product, offers in built
+        if product.status is ProductStatus.ACTIVE
+    ]
+    if docs:
+        index.upsert(conn, docs)
+
+
 def reindex(
     conn: Connection,
     index: SearchIndex,

@@ -168,7 +168,7 @@ class ProductListing:
         if cursor is None:
             return None
         position = self._cursors.decode(cursor, scope=scope)
-        return tuple(position[k] for k in sorted(position, key=int))  # type: ignore[misc]
+        return tuple(position[k] for k in sorted(position, key=int))
 
     def _cursor(self, after: Sequence[str | int | float | None] | None, scope: str) -> str | None:
         if after is None:

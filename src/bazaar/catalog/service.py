@@ -17,6 +17,7 @@ from bazaar.catalog.building import References, build_offers, build_product, pro
 from bazaar.catalog.drafts import OfferDraft, OfferPatch, ProductDraft, ProductPatch, VariantPatch
 from bazaar.catalog.events import (
     OfferCreated,
+    OfferLine,
     OfferUpdated,
     ProductArchived,
     ProductCreated,
@@ -157,6 +158,8 @@ class CatalogService:
                             else [FieldError("variants", "Already in use", "duplicate")],
                         ) from exc
                 raise
+            # One event per product, its first offers included: a bulk import writes
+            # one outbox row per product, not one per offer as well.
             for product, offers in built:
                 uow.record(
                     ProductCreated(
@@ -166,11 +169,17 @@ class CatalogService:
                         brand_id=product.brand_id,
                         status=product.status.value,
                         skus=tuple(v.sku for v in product.variants),
+                        offers=tuple(OfferLine.of(o) for o in offers),
                     )
                 )
-                for offer in offers:
-                    uow.record(_offer_event(OfferCreated, offer))
-            self._reindex(uow.conn, [p.id for p in products])
+            indexing.index_new(
+                uow.conn,
+                self._index,
+                built,
+                currency=self._currency,
+                category_chain=lambda cid: refs.category_chain(cid),
+                brand=refs.brand,
+            )
             if on_commit is not None:
                 on_commit(uow.conn)
             uow.commit()

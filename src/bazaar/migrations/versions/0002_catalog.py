@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -162,7 +163,9 @@ def _tables() -> None:
             ["variant_id"], ["variants.id"], name=op.f("fk_offers_variant_id_variants")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
-        sa.UniqueConstraint("variant_id", "fulfiller_id", name=op.f("uq_offers_variant_id_fulfiller_id")),
+        sa.UniqueConstraint(
+            "variant_id", "fulfiller_id", name=op.f("uq_offers_variant_id_fulfiller_id")
+        ),
     )
     op.create_index(op.f("ix_offers_product_id"), "offers", ["product_id"])
     op.create_index(op.f("ix_offers_fulfiller_id_id"), "offers", ["fulfiller_id", "id"])
@@ -200,7 +203,7 @@ def upgrade() -> None:
         _carry_over(bind, old, now)
 
 
-def _carry_over(bind: sa.Connection, old: list[sa.RowMapping], now: datetime) -> None:
+def _carry_over(bind: sa.Connection, old: Sequence[sa.RowMapping], now: datetime) -> None:
     when = bazaar.infra.db.UtcDateTime()
     json = bazaar.infra.db.Json
     categories = sa.table(
@@ -321,7 +324,10 @@ def downgrade() -> None:
         ("offers", ("ix_offers_fulfiller_id_id", "ix_offers_product_id")),
         ("fulfillers", ()),
         ("variants", ("ix_variants_product_id_position",)),
-        ("products", ("ix_products_status_id", "ix_products_brand_id", "ix_products_category_id_id")),
+        (
+            "products",
+            ("ix_products_status_id", "ix_products_brand_id", "ix_products_category_id_id"),
+        ),
         ("brands", ()),
         ("categories", ("ix_categories_parent_id",)),
     ):
