@@ -174,6 +174,16 @@ def test_created_product_is_delivered_signed_to_the_subscriber_and_to_handlers(
             "brand_id": None,
             "status": "active",
             "skus": ["TEE-ORG-M-BLK"],
+            "offers": [
+                {
+                    "offer_id": envelope["data"]["offers"][0]["offer_id"],
+                    "variant_id": product["variants"][0]["id"],
+                    "fulfiller_id": "retailer",
+                    "price": {"amount": 1999, "currency": "EUR"},
+                    "shipping": {"amount": 0, "currency": "EUR"},
+                    "stock": 5,
+                }
+            ],
         },
     }
     assert datetime.fromisoformat(envelope["occurred_at"]) == datetime.fromisoformat(
