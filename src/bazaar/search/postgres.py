@@ -16,32 +16,38 @@ from bazaar.search.typos import scan_candidates
 from bazaar.search.writes import TextRow, executemany
 
 # Text arrives tokenised (model.index_text), so the "simple" configuration only has to split
-# on spaces: no stemming and no stop words, the same words FTS5 sees on SQLite. Weights: A the
-# title, B brand and attributes, C the description, D the filter tags (model.document_tags).
+# on spaces: no stemming and no stop words, the same words FTS5 sees on SQLite. Weights, for
+# ranking only: A the title, B brand, C attributes, D the description. The filter tags
+# (model.document_tags) have a tsvector of their own, so the words never match them.
 _TSVECTOR = (
     "setweight(to_tsvector('simple', :title), 'A')"
-    " || setweight(to_tsvector('simple', :brand || ' ' || :attributes), 'B')"
-    " || setweight(to_tsvector('simple', :description), 'C')"
-    " || setweight(to_tsvector('simple', :tags), 'D')"
+    " || setweight(to_tsvector('simple', :brand), 'B')"
+    " || setweight(to_tsvector('simple', :attributes), 'C')"
+    " || setweight(to_tsvector('simple', :description), 'D')"
 )
-_INSERT = f"INSERT INTO search_fts (doc_id, tsv) VALUES (:doc_id, {_TSVECTOR})"
+_INSERT = (
+    "INSERT INTO search_fts (doc_id, tsv, tags)"
+    f" VALUES (:doc_id, {_TSVECTOR}, to_tsvector('simple', :tags))"
+)
 _DELETE = sa.text("DELETE FROM search_fts WHERE doc_id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True)
 )
-# ts_rank weights are given for D, C, B, A: tags (never rank), description, brand, title.
-_RANK = "ts_rank('{0, 0.1, 0.4, 1.0}', f.tsv, to_tsquery('simple', :rank_query))"
+# ts_rank weights are given for D, C, B, A: description, attributes, brand, title.
+_RANK = "ts_rank('{0.1, 0.2, 0.4, 1.0}', f.tsv, to_tsquery('simple', :words))"
 TRIGRAM_CANDIDATES = 50  # nearest words by trigram distance, then checked by edit distance
 
 
-def tsquery(text: TextQuery, tags: Sequence[Sequence[str]] = ()) -> str:
-    """The to_tsquery input: every word quoted (never syntax), the last also as a prefix,
-    looked for in the text weights only; filter tags in weight D only."""
-    lexemes = [f"'{term}':ABC" for term in text.terms]
+def tsquery(text: TextQuery) -> str:
+    """The to_tsquery input: every word quoted (never syntax), the last also as a prefix."""
+    lexemes = [f"'{term}'" for term in text.terms]
     if text.prefix_last:
-        lexemes[-1] = f"'{text.terms[-1]}':*ABC"
-    groups = [" & ".join(lexemes)]
-    groups += ["(" + " | ".join(f"'{tag}':D" for tag in group) + ")" for group in tags]
-    return " & ".join(groups)
+        lexemes[-1] += ":*"
+    return " & ".join(lexemes)
+
+
+def tags_query(tags: Sequence[Sequence[str]]) -> str:
+    """Every group of filter tags must match, any tag of a group."""
+    return " & ".join("(" + " | ".join(f"'{tag}'" for tag in group) + ")" for group in tags)
 
 
 class PostgresSearchIndex(SqlSearchIndex):
@@ -55,13 +61,16 @@ class PostgresSearchIndex(SqlSearchIndex):
     def match_sql(
         self, text: TextQuery, tags: Sequence[Sequence[str]], params: dict[str, Any]
     ) -> str:
-        params["tsquery"] = tsquery(text, tags)
-        params["rank_query"] = tsquery(text)
-        return (
+        params["words"] = tsquery(text)
+        sql = (
             # float8, whose text form round-trips exactly, so a position compares equal to it
             f"SELECT f.doc_id, CAST(-{_RANK} AS DOUBLE PRECISION) AS score FROM search_fts f"
-            " WHERE f.tsv @@ to_tsquery('simple', :tsquery)"
+            " WHERE f.tsv @@ to_tsquery('simple', :words)"
         )
+        if tags:
+            params["tags"] = tags_query(tags)
+            sql += " AND f.tags @@ to_tsquery('simple', :tags)"
+        return sql
 
     def index_hint(self, index_name: str) -> str:
         return ""  # the planner chooses

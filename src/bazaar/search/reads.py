@@ -332,6 +332,7 @@ def _browse_page(
     sql = _Sql()
     column = SORT_COLUMN[sort]
     where = []
+    prefix = ""
     if query.category_id is None:
         source = "search_documents d"
     elif total * total >= (query.limit + 1) * everything:
@@ -344,14 +345,17 @@ def _browse_page(
             f" AND c.category_id = {sql.bind('category', query.category_id)})"
         )
     else:
-        source = f"search_doc_categories c {engine.forced_join} search_documents d"
+        # Materialised first, so no planner walks the sort index hoping for early members.
         category = sql.bind("category", query.category_id)
-        where.append(f"c.category_id = {category} AND d.doc_id = c.doc_id")
+        members = f"SELECT doc_id FROM search_doc_categories WHERE category_id = {category}"
+        prefix = f"WITH c AS MATERIALIZED ({members}) "
+        source = f"c {engine.forced_join} search_documents d"
+        where.append("d.doc_id = c.doc_id")
     if after is not None:
         position = f"({sql.bind('after_key', after[0])}, {sql.bind('after_id', after[1])})"
         where.append(f"(d.{column}, d.product_id) > {position}")
     statement = (
-        f"SELECT 0 AS part, d.{column} AS k, "
+        f"{prefix}SELECT 0 AS part, d.{column} AS k, "
         + ", ".join(f"d.{c}" for c in HIT_COLUMNS)
         + f" FROM {source}"
         + (" WHERE " + " AND ".join(where) if where else "")

@@ -9,7 +9,8 @@ and are not declared in the metadata (tests/integration/test_schema.py ignores t
 
 * SQLite: the FTS5 virtual table ``search_fts`` (rowid = ``search_documents.doc_id``), kept up
   to date by the index itself, not by triggers (its text is not stored anywhere else).
-* PostgreSQL: the table ``search_fts`` (``doc_id``, ``tsv tsvector``) with a GIN index, and,
+* PostgreSQL: the table ``search_fts`` (``doc_id``, ``tsv`` and ``tags`` tsvectors) with GIN
+  indexes, and,
   when the role may install pg_trgm, a GiST trigram index on ``search_terms.term`` for the
   typo-tolerant fallback. Without the privilege the fallback corrects in Python instead. The
   downgrade leaves the pg_trgm extension installed: it is database-wide and may have users
@@ -157,11 +158,15 @@ PG_FULL_TEXT = [
     """CREATE TABLE search_fts (
         doc_id INTEGER NOT NULL,
         tsv TSVECTOR NOT NULL,
+        tags TSVECTOR NOT NULL,
         CONSTRAINT pk_search_fts PRIMARY KEY (doc_id),
         CONSTRAINT fk_search_fts_doc_id_search_documents FOREIGN KEY (doc_id)
             REFERENCES search_documents (doc_id) ON DELETE CASCADE
     )""",
+    # Two GIN indexes the planner can AND: the words (no weight restriction in queries, so no
+    # heap recheck) and the filter tags (model.document_tags).
     "CREATE INDEX ix_search_fts_tsv ON search_fts USING gin (tsv)",
+    "CREATE INDEX ix_search_fts_tags ON search_fts USING gin (tags)",
     # pg_trgm needs a privileged role on most managed servers: try, and carry on without it.
     """DO $$
     BEGIN
