@@ -224,3 +224,12 @@ def test_listing_price_prefers_offers_in_stock() -> None:
 
 def test_slugs_are_ascii_words() -> None:
     assert slugify("  Café & Crème — Deluxe ") == "cafe-creme-deluxe"
+
+
+def test_shared_event_bases_are_not_event_types() -> None:
+    from bazaar.catalog import events  # noqa: F401  (registers the catalog's events)
+    from bazaar.kernel.events import known_event_types
+
+    known = known_event_types()
+    assert {"ProductCreated", "OfferUpdated", "CategoryCreated"} <= set(known)
+    assert not {"ProductEvent", "OfferEvent", "CategoryEvent"} & set(known)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from bazaar.catalog.handlers import LISTS_NAMESPACE, product_namespace
 from bazaar.catalog.listing import ListingParams, attribute_filters
@@ -15,6 +16,7 @@ from bazaar.catalog.schemas import (
     BrandOut,
     BrandPage,
     BrandUpdate,
+    BuyBoxOut,
     CategoryCreate,
     CategoryList,
     CategoryOut,
@@ -145,7 +147,8 @@ async def get_product(
         return ProductDetailOut.of(view).model_dump_json().encode()
 
     if _is_staff(who):
-        return Response(render(), media_type="application/json", headers=NO_STORE)
+        body = await run_in_threadpool(render)
+        return Response(body, media_type="application/json", headers=NO_STORE)
     namespace = product_namespace(product_id)
     return await cached_json(request, c.pages, namespace, c.settings.cache_ttl_s, render)
 
@@ -161,7 +164,7 @@ async def list_offers(request: Request, c: ContainerDep, product_id: ProductId) 
         fulfillers = dict(view.fulfillers)
         out = OfferList(
             items=[OfferOut.of(o, fulfillers) for o in view.offers],
-            buy_box=ProductDetailOut.of(view).buy_box,
+            buy_box=BuyBoxOut.of(view.buy_box),
         )
         return out.model_dump_json().encode()
 
@@ -233,7 +236,7 @@ def update_variant(
 )
 def create_offer(product_id: ProductId, body: OfferIn, c: ContainerDep, who: Operator) -> OfferOut:
     offer = c.catalog.create_offer(who, product_id, body.to_draft())
-    return OfferOut.of(offer, {f.id: f for f in c.taxonomy.list_fulfillers()})
+    return OfferOut.of(offer, c.taxonomy.fulfillers([offer.fulfiller_id]))
 
 
 @router.patch("/offers/{offer_id}", response_model=OfferOut, summary="Update an offer (operator)")
@@ -241,7 +244,7 @@ def update_offer(
     offer_id: Annotated[str, Path(max_length=40)], body: OfferUpdate, c: ContainerDep, who: Operator
 ) -> OfferOut:
     offer = c.catalog.update_offer(who, offer_id, body.to_patch())
-    return OfferOut.of(offer, {f.id: f for f in c.taxonomy.list_fulfillers()})
+    return OfferOut.of(offer, c.taxonomy.fulfillers([offer.fulfiller_id]))
 
 
 # --- categories, brands, fulfillers ----------------------------------------------------------

@@ -10,7 +10,7 @@ from bazaar.kernel.money import Money
 
 
 @dataclass(frozen=True, kw_only=True)
-class CategoryEvent(Event):
+class CategoryEvent(Event, abstract=True):
     subject_type = "category"
     subject_field = "category_id"
     public = True
@@ -49,7 +49,7 @@ class BrandUpdated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProductEvent(Event):
+class ProductEvent(Event, abstract=True):
     subject_type = "product"
     subject_field = "product_id"
     public = True
@@ -124,7 +124,7 @@ class VariantUpdated(ProductEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class OfferEvent(ProductEvent):
+class OfferEvent(ProductEvent, abstract=True):
     """Offers concern their fulfiller too: a seller's subscriptions see its own offers."""
 
     offer_id: str

@@ -273,6 +273,10 @@ class TaxonomyService:
         self._on_change()
         return fulfiller
 
+    def fulfillers(self, ids: Sequence[str]) -> dict[str, Fulfiller]:
+        with self._db.read() as conn:
+            return store.fulfillers_by_ids(conn, ids)
+
     def list_fulfillers(self) -> Sequence[Fulfiller]:
         with self._db.read() as conn:
             return store.all_fulfillers(conn)

@@ -34,8 +34,12 @@ class Event:
     subject_field: ClassVar[str] = ""
     public: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, abstract: bool = False, **kwargs: Any) -> None:
+        """Register the event type; ``abstract=True`` marks a shared base that is never
+        recorded itself (``class ProductEvent(Event, abstract=True)``)."""
         super().__init_subclass__(**kwargs)
+        if abstract:
+            return
         name = cls.__name__
         existing = _REGISTRY.get(name)
         if existing is not None and existing.__module__ != cls.__module__:
