@@ -12,18 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from bazaar.catalog.handlers import LISTS_NAMESPACE, product_namespace
 from bazaar.catalog.listing import ListingParams, attribute_filters
 from bazaar.catalog.schemas import (
-    BrandCreate,
-    BrandOut,
-    BrandPage,
-    BrandUpdate,
     BuyBoxOut,
-    CategoryCreate,
-    CategoryList,
-    CategoryOut,
-    CategoryUpdate,
-    FulfillerIn,
-    FulfillerList,
-    FulfillerOut,
     OfferIn,
     OfferList,
     OfferOut,
@@ -31,12 +20,24 @@ from bazaar.catalog.schemas import (
     ProductCreate,
     ProductDetailOut,
     ProductOut,
-    ProductSearchPage,
     ProductUpdate,
-    SortParam,
     VariantIn,
     VariantOut,
     VariantUpdate,
+)
+from bazaar.catalog.search_schemas import ProductSearchPage, SortParam
+from bazaar.catalog.taxonomy_schemas import (
+    BrandCreate,
+    BrandOut,
+    BrandPage,
+    BrandUpdate,
+    CategoryCreate,
+    CategoryList,
+    CategoryOut,
+    CategoryUpdate,
+    FulfillerIn,
+    FulfillerList,
+    FulfillerOut,
     tenths,
 )
 from bazaar.http.caching import CachedRoute, cached_json

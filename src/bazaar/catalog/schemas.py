@@ -1,30 +1,23 @@
-"""Catalog request and response models."""
+"""Request and response models of products, variants and offers."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import (
-    CategoryDraft,
-    CategoryPatch,
     OfferDraft,
     OfferPatch,
     ProductDraft,
     ProductPatch,
     VariantPatch,
 )
-from bazaar.catalog.listing import LabelledFacetValue, ListingPage
 from bazaar.catalog.model import (
     RETAILER,
-    Brand,
     BuyBox,
     BuyBoxReason,
-    Category,
     Dimensions,
     Fulfiller,
     ImageRef,
@@ -36,132 +29,16 @@ from bazaar.catalog.model import (
     VariantDraft,
 )
 from bazaar.catalog.service import ProductView
+from bazaar.catalog.taxonomy_schemas import (
+    AttributeInput,
+    BrandOut,
+    Gtin,
+    Ref,
+    Stars,
+    stars,
+    tenths,
+)
 from bazaar.http.schemas import MoneyModel, StrictModel
-from bazaar.search.model import SearchHit
-
-Name = Annotated[str, Field(min_length=1, max_length=120)]
-Slug = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-Ref = Annotated[str, Field(min_length=1, max_length=700)]
-Gtin = Annotated[str, Field(min_length=8, max_length=14, examples=["4006381333931"])]
-Stars = Annotated[Decimal, Field(ge=0, le=5, decimal_places=1, examples=[4.5])]
-AttributeInput = str | bool | int | float
-
-
-def tenths(stars: Decimal | None) -> int | None:
-    return None if stars is None else int(stars * 10)
-
-
-def stars(rating: int | None) -> float | None:
-    return None if rating is None else rating / 10
-
-
-class AttributeDefModel(StrictModel):
-    name: Annotated[str, Field(min_length=1, max_length=40, examples=["color"])]
-    type: AttributeType
-    required: bool = False
-    values: list[Annotated[str, Field(max_length=100)]] = Field(
-        default_factory=list, max_length=200
-    )
-    unit: Annotated[str, Field(max_length=20)] | None = None
-
-    def to_def(self) -> AttributeDef:
-        return AttributeDef(self.name, self.type, self.required, tuple(self.values), self.unit)
-
-    @classmethod
-    def of(cls, d: AttributeDef) -> AttributeDefModel:
-        return cls(
-            name=d.name, type=d.type, required=d.required, values=list(d.values), unit=d.unit
-        )
-
-
-class CategoryCreate(StrictModel):
-    name: Name
-    slug: Slug | None = None
-    parent: Ref | None = Field(None, description="Parent category id or slug path")
-    attributes: list[AttributeDefModel] = Field(default_factory=list, max_length=100)
-
-    def to_draft(self) -> CategoryDraft:
-        return CategoryDraft(
-            self.name, self.slug, self.parent, [a.to_def() for a in self.attributes]
-        )
-
-
-class CategoryUpdate(StrictModel):
-    name: Name | None = None
-    attributes: list[AttributeDefModel] | None = Field(None, max_length=100)
-
-    def to_patch(self) -> CategoryPatch:
-        attrs = [a.to_def() for a in self.attributes] if self.attributes is not None else None
-        return CategoryPatch(self.name, attrs)
-
-
-class CategoryOut(BaseModel):
-    id: str
-    slug: str
-    name: str
-    parent_id: str | None
-    path: str
-    depth: int
-    attributes: list[AttributeDefModel]
-
-    @classmethod
-    def of(cls, c: Category) -> CategoryOut:
-        return cls(
-            id=c.id,
-            slug=c.slug,
-            name=c.name,
-            parent_id=c.parent_id,
-            path=c.path,
-            depth=c.depth,
-            attributes=[AttributeDefModel.of(a) for a in c.attributes],
-        )
-
-
-class CategoryList(BaseModel):
-    items: list[CategoryOut]
-
-
-class BrandCreate(StrictModel):
-    name: Name
-    slug: Slug | None = None
-
-
-class BrandUpdate(StrictModel):
-    name: Name
-
-
-class BrandOut(BaseModel):
-    id: str
-    slug: str
-    name: str
-
-    @classmethod
-    def of(cls, b: Brand) -> BrandOut:
-        return cls(id=b.id, slug=b.slug, name=b.name)
-
-
-class BrandPage(BaseModel):
-    items: list[BrandOut]
-    next_cursor: str | None = None
-
-
-class FulfillerIn(StrictModel):
-    name: Name
-    rating: Stars | None = None
-
-
-class FulfillerOut(BaseModel):
-    id: str
-    name: str
-    rating: float | None
-
-    @classmethod
-    def of(cls, f: Fulfiller) -> FulfillerOut:
-        return cls(id=f.id, name=f.name, rating=stars(f.rating))
-
-
-class FulfillerList(BaseModel):
-    items: list[FulfillerOut]
 
 
 class DimensionsModel(StrictModel):
@@ -505,69 +382,3 @@ class ProductDetailOut(BaseModel):
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
-
-
-class BrandRef(BaseModel):
-    id: str
-    name: str
-
-
-class ProductSummaryOut(BaseModel):
-    """A listing card."""
-
-    id: str
-    title: str
-    brand: BrandRef | None
-    category_id: str
-    price: MoneyModel | None
-    in_stock: bool
-    rating: float | None
-    image_url: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, h: SearchHit) -> ProductSummaryOut:
-        return cls(
-            id=h.product_id,
-            title=h.title,
-            brand=BrandRef(id=h.brand_id, name=h.brand_name or "") if h.brand_id else None,
-            category_id=h.category_id,
-            price=MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None,
-            in_stock=h.in_stock,
-            rating=stars(h.rating),
-            image_url=h.image_url,
-            created_at=h.created_at,
-        )
-
-
-class FacetValueOut(BaseModel):
-    value: str
-    count: int
-    label: str | None = None
-
-    @classmethod
-    def of(cls, v: LabelledFacetValue) -> FacetValueOut:
-        return cls(value=v.value, count=v.count, label=v.label)
-
-
-class ProductSearchPage(BaseModel):
-    items: list[ProductSummaryOut]
-    total: int
-    facets: dict[str, list[FacetValueOut]]
-    next_cursor: str | None = None
-    corrected_query: str | None = Field(
-        None, description="Set when no product matched the query as typed and a correction did"
-    )
-
-    @classmethod
-    def of(cls, page: ListingPage) -> ProductSearchPage:
-        return cls(
-            items=[ProductSummaryOut.of(h) for h in page.items],
-            total=page.total,
-            facets={k: [FacetValueOut.of(v) for v in vs] for k, vs in page.facets.items()},
-            next_cursor=page.next_cursor,
-            corrected_query=page.corrected_query,
-        )
-
-
-SortParam = Literal["relevance", "price_asc", "price_desc", "newest", "rating"]

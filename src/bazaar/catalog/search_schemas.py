@@ -1,0 +1,79 @@
+"""Response models of product search: listing cards, facets and the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bazaar.catalog.listing import LabelledFacetValue, ListingPage
+from bazaar.catalog.taxonomy_schemas import stars
+from bazaar.http.schemas import MoneyModel
+from bazaar.search.model import SearchHit
+
+
+class BrandRef(BaseModel):
+    id: str
+    name: str
+
+
+class ProductSummaryOut(BaseModel):
+    """A listing card."""
+
+    id: str
+    title: str
+    brand: BrandRef | None
+    category_id: str
+    price: MoneyModel | None
+    in_stock: bool
+    rating: float | None
+    image_url: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, h: SearchHit) -> ProductSummaryOut:
+        return cls(
+            id=h.product_id,
+            title=h.title,
+            brand=BrandRef(id=h.brand_id, name=h.brand_name or "") if h.brand_id else None,
+            category_id=h.category_id,
+            price=MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None,
+            in_stock=h.in_stock,
+            rating=stars(h.rating),
+            image_url=h.image_url,
+            created_at=h.created_at,
+        )
+
+
+class FacetValueOut(BaseModel):
+    value: str
+    count: int
+    label: str | None = None
+
+    @classmethod
+    def of(cls, v: LabelledFacetValue) -> FacetValueOut:
+        return cls(value=v.value, count=v.count, label=v.label)
+
+
+class ProductSearchPage(BaseModel):
+    items: list[ProductSummaryOut]
+    total: int
+    facets: dict[str, list[FacetValueOut]]
+    next_cursor: str | None = None
+    corrected_query: str | None = Field(
+        None, description="Set when no product matched the query as typed and a correction did"
+    )
+
+    @classmethod
+    def of(cls, page: ListingPage) -> ProductSearchPage:
+        return cls(
+            items=[ProductSummaryOut.of(h) for h in page.items],
+            total=page.total,
+            facets={k: [FacetValueOut.of(v) for v in vs] for k, vs in page.facets.items()},
+            next_cursor=page.next_cursor,
+            corrected_query=page.corrected_query,
+        )
+
+
+SortParam = Literal["relevance", "price_asc", "price_desc", "newest", "rating"]
