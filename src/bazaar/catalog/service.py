@@ -41,6 +41,7 @@ from bazaar.catalog.model import (
     choose_buy_box,
     from_price,
 )
+from bazaar.catalog.product_page import load_product_page
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
@@ -375,21 +376,15 @@ class CatalogService:
     def product_view(self, product_id: str, *, staff: bool = False) -> ProductView:
         """A product page: product, variants, offers with their buy box, images.
 
-        Drafts and archived products are visible to staff only. Seven queries whatever the
-        number of variants, offers or images.
+        Drafts and archived products are visible to staff only. Three queries, and one for the
+        images, whatever the number of variants, offers or images.
         """
         with self._db.read() as conn:
-            product = self._load(conn, product_id)
-            if not staff and product.status is not ProductStatus.ACTIVE:
-                raise NotFound("No such product")
-            category = store.categories_by_ids(conn, [product.category_id])[product.category_id]
-            brand = (
-                store.brands_by_ids(conn, [product.brand_id]).get(product.brand_id)
-                if product.brand_id
-                else None
-            )
-            offers = store.offers_for_products(conn, [product.id])[product.id]
-            fulfillers = store.fulfillers_by_ids(conn, {o.fulfiller_id for o in offers})
+            rows = load_product_page(conn, product_id) if is_valid_id(product_id, "prd") else None
+        if rows is None or (not staff and rows.product.status is not ProductStatus.ACTIVE):
+            raise NotFound("No such product")
+        product, category, brand = rows.product, rows.category, rows.brand
+        offers, fulfillers = rows.offers, rows.fulfillers
         images = self._images([product.id]).get(product.id, ()) if self._images else ()
         ratings = {fid: f.rating for fid, f in fulfillers.items()}
         buy_boxes = {

@@ -8,11 +8,11 @@ number of variants and offers (see tests/integration/test_catalog_queries.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.model import (
@@ -149,7 +149,7 @@ def _attribute(raw: dict[str, Any]) -> AttributeDef:
     )
 
 
-def _category(row: RowMapping) -> Category:
+def _category(row: Mapping[Any, Any]) -> Category:
     return Category(
         id=row["id"],
         slug=row["slug"],
@@ -233,7 +233,7 @@ def all_categories(conn: Connection) -> list[Category]:
 # --- brands ----------------------------------------------------------------------------------
 
 
-def _brand(row: RowMapping) -> Brand:
+def _brand(row: Mapping[Any, Any]) -> Brand:
     return Brand(id=row["id"], slug=row["slug"], name=row["name"], created_at=row["created_at"])
 
 
@@ -326,7 +326,7 @@ def variant_values(v: Variant) -> dict[str, Any]:
     }
 
 
-def _variant(row: RowMapping) -> Variant:
+def _variant(row: Mapping[Any, Any]) -> Variant:
     dims = (
         Dimensions(row["length_mm"], row["width_mm"], row["height_mm"])
         if row["length_mm"] is not None
@@ -344,7 +344,7 @@ def _variant(row: RowMapping) -> Variant:
     )
 
 
-def _product(row: RowMapping, product_variants: Sequence[Variant]) -> Product:
+def _product(row: Mapping[Any, Any], product_variants: Sequence[Variant]) -> Product:
     return Product(
         id=row["id"],
         title=row["title"],
@@ -462,7 +462,7 @@ def product_ids_of_brand(
 # --- fulfillers and offers -------------------------------------------------------------------
 
 
-def _fulfiller(row: RowMapping) -> Fulfiller:
+def _fulfiller(row: Mapping[Any, Any]) -> Fulfiller:
     return Fulfiller(
         id=row["id"], name=row["name"], rating=row["rating"], updated_at=row["updated_at"]
     )
@@ -512,7 +512,7 @@ def offer_values(o: Offer) -> dict[str, Any]:
     }
 
 
-def _offer(row: RowMapping) -> Offer:
+def _offer(row: Mapping[Any, Any]) -> Offer:
     return Offer(
         id=row["id"],
         product_id=row["product_id"],

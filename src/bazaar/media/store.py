@@ -101,7 +101,14 @@ def for_products(conn: Connection, product_ids: Sequence[str]) -> list[ProductIm
     """Images of every product in ``product_ids``, in one query, by product then position."""
     if not product_ids:
         return []
-    query = _ordered().where(product_images.c.product_id.in_(sorted(set(product_ids))))
+    wanted = sorted(set(product_ids))
+    # One product (a product page) compares with "=": a cached statement, no expanded IN list.
+    condition = (
+        product_images.c.product_id == wanted[0]
+        if len(wanted) == 1
+        else product_images.c.product_id.in_(wanted)
+    )
+    query = _ordered().where(condition)
     return [_image(row) for row in conn.execute(query).mappings()]
 
 
