@@ -1,0 +1,1 @@
+"""Checkout: addresses, VAT, shipping and the quote that prices a cart for delivery."""

@@ -1,0 +1,1 @@
+"""Orders: order status, fulfillment orders per fulfiller, returns and refunds."""

@@ -1,0 +1,1 @@
+"""Payments: the gateway port, gateway answers and the life of a payment."""
