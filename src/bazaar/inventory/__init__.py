@@ -1,0 +1,1 @@
+"""Inventory: warehouses, stock levels, reservations, allocation and stock feeds."""
