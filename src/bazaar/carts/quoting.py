@@ -1,0 +1,120 @@
+"""The cart quote: a cart and its offers as checkout lines, priced by ``checkout.model.quote``.
+
+Pure Python. The service loads, in a fixed number of queries, everything a quote needs (the
+cart, its offers from the catalog, the fulfillers' shipping rules, the categories' VAT rate
+classes); :func:`price_cart` then computes without touching the database. Discounts come from
+a :class:`DiscountSource`: the pricing engine plugs in there; until then no discount applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from bazaar.carts.model import Cart, availability_errors
+from bazaar.catalog.model import CheckoutOffer
+from bazaar.checkout.model import CheckoutLine, Discount, Quote, quote
+from bazaar.checkout.shipping import ShippingRule
+from bazaar.checkout.tax import RateClass, TaxTable, category_rate_classes
+from bazaar.kernel.errors import FieldError, ValidationFailed
+
+
+class DiscountSource(Protocol):
+    """Decides the discounts of a cart; the quote applies and explains them."""
+
+    def discounts_for(self, cart: Cart, lines: Sequence[CheckoutLine]) -> Sequence[Discount]:
+        """Line discounts (``offer_id`` set) and order discounts for ``lines``, in the price
+        basis of the store (gross when prices include tax)."""
+        ...
+
+
+class NoDiscounts:
+    """The default source until the pricing engine exists: nothing is discounted."""
+
+    def discounts_for(self, cart: Cart, lines: Sequence[CheckoutLine]) -> Sequence[Discount]:
+        return ()
+
+
+@dataclass(frozen=True)
+class QuoteSettings:
+    """The store-wide inputs of every quote."""
+
+    tax_table: TaxTable
+    prices_include_tax: bool
+    default_shipping: tuple[ShippingRule, ...]
+
+
+def checkout_lines(cart: Cart, offers: Mapping[str, CheckoutOffer]) -> list[CheckoutLine]:
+    """The cart's items as checkout lines, at the offers' current prices.
+
+    Raises ``ValidationFailed`` on ``items`` for an empty cart, and on ``items[i].offer_id``
+    or ``items[i].quantity`` for every line that cannot be bought as it stands.
+    """
+    if not cart.items:
+        raise ValidationFailed.on("items", "The cart is empty", "empty")
+    errors: list[FieldError] = []
+    for n, item in enumerate(cart.items):
+        errors += availability_errors(
+            offers.get(item.offer_id), item.quantity, cart.currency, at=f"items[{n}]."
+        )
+    if errors:
+        raise ValidationFailed("Some items cannot be bought as they are", errors=errors)
+    return [
+        CheckoutLine(
+            offer_id=item.offer_id,
+            sku=offers[item.offer_id].sku,
+            fulfiller_id=offers[item.offer_id].fulfiller_id,
+            category_id=offers[item.offer_id].category_id,
+            quantity=item.quantity,
+            unit_price=offers[item.offer_id].price,
+            weight_g=offers[item.offer_id].weight_g or 0,
+        )
+        for item in cart.items
+    ]
+
+
+def _cart_field(error: FieldError) -> FieldError:
+    """Name checkout's fields as the cart API does: ``lines[i]`` are ``items[i]`` (same order)
+    and the destination is the ``country`` parameter."""
+    field = error.field
+    if field.startswith("lines["):
+        field = "items[" + field.removeprefix("lines[")
+    elif field.startswith("shipping_address.country"):
+        field = "country"
+    return replace(error, field=field)
+
+
+def price_cart(
+    lines: Sequence[CheckoutLine],
+    offers: Mapping[str, CheckoutOffer],
+    country: str,
+    *,
+    settings: QuoteSettings,
+    shipping_rules: Mapping[str, Sequence[ShippingRule]],
+    rate_classes: Mapping[str, RateClass],
+    discounts: Sequence[Discount] = (),
+) -> Quote:
+    """Quote ``lines`` (from :func:`checkout_lines`) for delivery to ``country``.
+
+    ``shipping_rules`` are the fulfillers' own rules (a fulfiller without any ships with the
+    default rule); ``rate_classes`` are the categories' own VAT classes, inherited by
+    subcategories from their nearest ancestor (``offers`` tell each category's ancestors).
+    Raises ``ValidationFailed`` naming ``country`` (not shippable, no tax rates) or
+    ``items[i].…``; see :func:`bazaar.checkout.model.quote` for the guarantees.
+    """
+    fulfillers = {line.fulfiller_id for line in lines}
+    rules = {f: tuple(shipping_rules.get(f) or settings.default_shipping) for f in fulfillers}
+    ancestors = {o.category_id: o.category_ancestor_ids for o in offers.values()}
+    try:
+        return quote(
+            lines,
+            destination=country,
+            tax_table=settings.tax_table,
+            shipping_rules=rules,
+            discounts=discounts,
+            prices_include_tax=settings.prices_include_tax,
+            rate_classes=category_rate_classes(rate_classes, ancestors=ancestors),
+        )
+    except ValidationFailed as exc:
+        raise type(exc)(exc.detail, errors=[_cart_field(e) for e in exc.errors]) from exc

@@ -1,0 +1,423 @@
+"""Cart tables and queries, and the per-fulfiller shipping rules and per-category VAT classes.
+
+A cart is loaded in two statements (the cart, its items) and saved with one guarded update
+of the cart row (``version`` must still be the one loaded) followed by the item writes, so
+two concurrent changes to one cart never interleave: the second finds the version moved and
+gives up with a conflict. Offers are referred to by id only; the catalog owns them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bazaar.carts.model import Cart, CartItem, CartStatus, diff_items
+from bazaar.carts.shipping_rules import rule_kind
+from bazaar.checkout.shipping import ShippingRule, WeightBand
+from bazaar.checkout.tax import RateClass
+from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
+from bazaar.kernel.money import Money
+
+_OPEN = sa.text("status = 'open'")
+
+carts = sa.Table(
+    "carts",
+    metadata,
+    IdColumn(),
+    sa.Column("owner_id", sa.String(40), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("country", sa.String(2), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("merged_into", sa.String(40), nullable=True),
+    sa.Column("order_id", sa.String(40), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("abandoned_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'merged', 'ordered')", name="status_known"),
+    sa.CheckConstraint("(owner_id IS NULL) <> (token_hash IS NULL)", name="owner_or_token"),
+    # one open cart per customer: what sign-in merges into and POST /carts returns
+    sa.Index(
+        "uq_carts_owner_id_open",
+        "owner_id",
+        unique=True,
+        sqlite_where=_OPEN,
+        postgresql_where=_OPEN,
+    ),
+    sa.Index(None, "expires_at"),
+    sa.Index(None, "status", "updated_at"),
+)
+
+cart_items = sa.Table(
+    "cart_items",
+    metadata,
+    IdColumn(),
+    sa.Column(
+        "cart_id", sa.String(40), sa.ForeignKey("carts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("offer_id", sa.String(40), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("cart_id", "offer_id"),
+    sa.CheckConstraint("quantity BETWEEN 1 AND 999", name="quantity_range"),
+)
+
+shipping_rules = sa.Table(
+    "shipping_rules",
+    metadata,
+    IdColumn(),
+    sa.Column("fulfiller_id", sa.String(40), nullable=False),
+    sa.Column("position", sa.SmallInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("label", sa.String(80), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=True),  # flat and free_over: per parcel
+    sa.Column("free_over", sa.BigInteger, nullable=True),
+    sa.Column("bands", Json, nullable=False),  # by_weight: [{"up_to_g": 1000, "amount": 495}]
+    sa.Column("countries", Json, nullable=True),  # null: everywhere
+    sa.Column("excluded_countries", Json, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("fulfiller_id", "position"),
+    sa.CheckConstraint("kind IN ('flat', 'free_over', 'by_weight')", name="kind_known"),
+)
+
+tax_category_classes = sa.Table(
+    "tax_category_classes",
+    metadata,
+    sa.Column("category_id", sa.String(40), primary_key=True),
+    sa.Column("rate_class", sa.String(16), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("rate_class IN ('standard', 'reduced', 'zero')", name="rate_class_known"),
+)
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+
+def _item(row: Mapping[Any, Any]) -> CartItem:
+    return CartItem(
+        id=row["id"],
+        offer_id=row["offer_id"],
+        quantity=row["quantity"],
+        added_at=row["added_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _cart(row: Mapping[Any, Any], items: Sequence[CartItem]) -> Cart:
+    return Cart(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        token_hash=row["token_hash"],
+        currency=row["currency"],
+        country=row["country"],
+        status=CartStatus(row["status"]),
+        items=tuple(items),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        expires_at=row["expires_at"],
+        abandoned_at=row["abandoned_at"],
+        merged_into=row["merged_into"],
+        order_id=row["order_id"],
+    )
+
+
+def _cart_values(cart: Cart) -> dict[str, Any]:
+    return {
+        "id": cart.id,
+        "owner_id": cart.owner_id,
+        "token_hash": cart.token_hash,
+        "currency": cart.currency,
+        "country": cart.country,
+        "status": cart.status.value,
+        "version": cart.version,
+        "merged_into": cart.merged_into,
+        "order_id": cart.order_id,
+        "created_at": cart.created_at,
+        "updated_at": cart.updated_at,
+        "expires_at": cart.expires_at,
+        "abandoned_at": cart.abandoned_at,
+    }
+
+
+def _item_values(cart_id: str, item: CartItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "cart_id": cart_id,
+        "offer_id": item.offer_id,
+        "quantity": item.quantity,
+        "added_at": item.added_at,
+        "updated_at": item.updated_at,
+    }
+
+
+def items_of(conn: Connection, cart_ids: Iterable[str]) -> dict[str, list[CartItem]]:
+    """Each cart's items in the order they were added, in one query."""
+    wanted = sorted(set(cart_ids))
+    by_cart: dict[str, list[CartItem]] = defaultdict(list)
+    if not wanted:
+        return by_cart
+    query = (
+        sa.select(cart_items)
+        .where(cart_items.c.cart_id.in_(wanted))
+        .order_by(cart_items.c.cart_id, cart_items.c.added_at, cart_items.c.id)
+    )
+    for row in conn.execute(query).mappings():
+        by_cart[row["cart_id"]].append(_item(row))
+    return by_cart
+
+
+def _load(conn: Connection, where: sa.ColumnElement[bool]) -> Cart | None:
+    row = conn.execute(sa.select(carts).where(where)).mappings().first()
+    if row is None:
+        return None
+    return _cart(row, items_of(conn, [row["id"]])[row["id"]])
+
+
+def get_cart(conn: Connection, cart_id: str) -> Cart | None:
+    """A cart with its items, in two queries."""
+    return _load(conn, carts.c.id == cart_id)
+
+
+def open_cart_of(conn: Connection, owner_id: str) -> Cart | None:
+    """The customer's open cart (at most one, by a unique index), expired or not."""
+    return _load(conn, sa.and_(carts.c.owner_id == owner_id, carts.c.status == "open"))
+
+
+def insert_cart(conn: Connection, cart: Cart) -> None:
+    conn.execute(carts.insert().values(**_cart_values(cart)))
+    if cart.items:
+        conn.execute(cart_items.insert(), [_item_values(cart.id, i) for i in cart.items])
+
+
+def save_cart(conn: Connection, before: Cart, after: Cart) -> bool:
+    """Write ``after`` over ``before``; False (nothing written) when the cart changed since
+    ``before`` was loaded."""
+    values = _cart_values(after)
+    for key in ("id", "owner_id", "token_hash", "currency", "created_at"):
+        del values[key]
+    updated = conn.execute(
+        carts.update()
+        .where(carts.c.id == before.id, carts.c.version == before.version)
+        .values(**values)
+    ).rowcount
+    if not updated:
+        return False
+    changes = diff_items(before, after)
+    if changes.removed:
+        conn.execute(cart_items.delete().where(cart_items.c.id.in_(changes.removed)))
+    for item in changes.changed:
+        conn.execute(
+            cart_items.update()
+            .where(cart_items.c.id == item.id)
+            .values(quantity=item.quantity, updated_at=item.updated_at)
+        )
+    if changes.added:
+        conn.execute(cart_items.insert(), [_item_values(after.id, i) for i in changes.added])
+    return True
+
+
+def delete_cart(conn: Connection, cart_id: str) -> None:
+    conn.execute(cart_items.delete().where(cart_items.c.cart_id == cart_id))
+    conn.execute(carts.delete().where(carts.c.id == cart_id))
+
+
+def mark_ordered(
+    conn: Connection,
+    cart_id: str,
+    order_id: str,
+    now: datetime,
+    expires_at: datetime,
+    *,
+    expected_version: int | None = None,
+) -> tuple[str | None] | None:
+    """Turn an open cart into an ordered one and return ``(owner id,)``; None when it is
+    not open any more (or, with ``expected_version``, has changed)."""
+    where = [carts.c.id == cart_id, carts.c.status == "open"]
+    if expected_version is not None:
+        where.append(carts.c.version == expected_version)
+    row = conn.execute(
+        carts.update()
+        .where(*where)
+        .values(
+            status="ordered",
+            order_id=order_id,
+            version=carts.c.version + 1,
+            updated_at=now,
+            expires_at=expires_at,
+        )
+        .returning(carts.c.owner_id)
+    ).first()
+    return (row.owner_id,) if row is not None else None
+
+
+def _idle(cutoff: datetime, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        carts.c.status == "open",
+        carts.c.abandoned_at.is_(None),
+        carts.c.updated_at <= cutoff,
+        carts.c.expires_at > now,
+        sa.exists().where(cart_items.c.cart_id == carts.c.id),
+    )
+
+
+def abandoned_candidates(
+    conn: Connection, cutoff: datetime, now: datetime, limit: int
+) -> list[tuple[str, str | None, datetime]]:
+    """(id, owner id, last change) of open carts with items untouched since ``cutoff``."""
+    query = (
+        sa.select(carts.c.id, carts.c.owner_id, carts.c.updated_at)
+        .where(_idle(cutoff, now))
+        .order_by(carts.c.updated_at, carts.c.id)
+        .limit(limit)
+    )
+    return [(row.id, row.owner_id, row.updated_at) for row in conn.execute(query)]
+
+
+def mark_abandoned(
+    conn: Connection, cart_ids: Sequence[str], cutoff: datetime, now: datetime
+) -> set[str]:
+    """Mark these carts abandoned if they still qualify; return those that were marked.
+
+    The conditions are repeated in the update so a cart changed (or marked by another
+    sweeper) since it was selected is left alone.
+    """
+    if not cart_ids:
+        return set()
+    result = conn.execute(
+        carts.update()
+        .where(carts.c.id.in_(list(cart_ids)), _idle(cutoff, now))
+        .values(abandoned_at=now)
+        .returning(carts.c.id)
+    )
+    return set(result.scalars())
+
+
+def purge_expired(conn: Connection, now: datetime) -> int:
+    """Delete carts (and their items) past their expiry; return how many carts went."""
+    expired = sa.select(carts.c.id).where(carts.c.expires_at <= now).scalar_subquery()
+    conn.execute(cart_items.delete().where(cart_items.c.cart_id.in_(expired)))
+    return int(conn.execute(carts.delete().where(carts.c.expires_at <= now)).rowcount)
+
+
+# --- shipping rules --------------------------------------------------------------------------
+
+
+def _rule(row: Mapping[Any, Any]) -> ShippingRule:
+    currency = row["currency"]
+    return ShippingRule(
+        id=row["id"],
+        label=row["label"],
+        flat_rate=Money(row["amount"], currency) if row["amount"] is not None else None,
+        weight_bands=tuple(
+            WeightBand(b["up_to_g"], Money(b["amount"], currency)) for b in row["bands"]
+        ),
+        free_over=Money(row["free_over"], currency) if row["free_over"] is not None else None,
+        countries=frozenset(row["countries"]) if row["countries"] is not None else None,
+        excluded_countries=frozenset(row["excluded_countries"]),
+    )
+
+
+def _rule_values(
+    fulfiller_id: str, position: int, rule: ShippingRule, now: datetime, currency: str
+) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "fulfiller_id": fulfiller_id,
+        "position": position,
+        "kind": rule_kind(rule).value,
+        "label": rule.label,
+        "currency": currency,
+        "amount": rule.flat_rate.amount if rule.flat_rate is not None else None,
+        "free_over": rule.free_over.amount if rule.free_over is not None else None,
+        "bands": [{"up_to_g": b.up_to_g, "amount": b.price.amount} for b in rule.weight_bands],
+        "countries": sorted(rule.countries) if rule.countries is not None else None,
+        "excluded_countries": sorted(rule.excluded_countries),
+        "updated_at": now,
+    }
+
+
+def replace_shipping_rules(
+    conn: Connection,
+    fulfiller_id: str,
+    rules: Sequence[ShippingRule],
+    now: datetime,
+    currency: str,
+) -> None:
+    """Make ``rules`` (in order) the fulfiller's whole rule list."""
+    conn.execute(shipping_rules.delete().where(shipping_rules.c.fulfiller_id == fulfiller_id))
+    if rules:
+        conn.execute(
+            shipping_rules.insert(),
+            [_rule_values(fulfiller_id, n, r, now, currency) for n, r in enumerate(rules)],
+        )
+
+
+def shipping_rules_for(
+    conn: Connection, fulfiller_ids: Iterable[str]
+) -> dict[str, list[ShippingRule]]:
+    """Each fulfiller's own rules in order, in one query; fulfillers without any are absent."""
+    wanted = sorted(set(fulfiller_ids))
+    by_fulfiller: dict[str, list[ShippingRule]] = {}
+    if not wanted:
+        return by_fulfiller
+    query = (
+        sa.select(shipping_rules)
+        .where(shipping_rules.c.fulfiller_id.in_(wanted))
+        .order_by(shipping_rules.c.fulfiller_id, shipping_rules.c.position)
+    )
+    for row in conn.execute(query).mappings():
+        by_fulfiller.setdefault(row["fulfiller_id"], []).append(_rule(row))
+    return by_fulfiller
+
+
+# --- VAT rate classes of categories ----------------------------------------------------------
+
+
+def set_tax_class(
+    conn: Connection, category_id: str, rate_class: RateClass | None, now: datetime
+) -> None:
+    """Set a category's own rate class, or remove it (None) so it inherits again."""
+    if rate_class is None:
+        conn.execute(
+            tax_category_classes.delete().where(tax_category_classes.c.category_id == category_id)
+        )
+        return
+    updated = conn.execute(
+        tax_category_classes.update()
+        .where(tax_category_classes.c.category_id == category_id)
+        .values(rate_class=rate_class.value, updated_at=now)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            tax_category_classes.insert().values(
+                category_id=category_id, rate_class=rate_class.value, updated_at=now
+            )
+        )
+
+
+def tax_classes_for(conn: Connection, category_ids: Iterable[str]) -> dict[str, RateClass]:
+    """The own rate classes of those of ``category_ids`` that have one, in one query."""
+    wanted = sorted(set(category_ids))
+    if not wanted:
+        return {}
+    query = sa.select(tax_category_classes.c.category_id, tax_category_classes.c.rate_class).where(
+        tax_category_classes.c.category_id.in_(wanted)
+    )
+    return {row.category_id: RateClass(row.rate_class) for row in conn.execute(query)}
+
+
+def all_tax_classes(conn: Connection) -> list[tuple[str, RateClass, datetime]]:
+    query = sa.select(tax_category_classes).order_by(tax_category_classes.c.category_id)
+    return [
+        (row.category_id, RateClass(row.rate_class), row.updated_at) for row in conn.execute(query)
+    ]
