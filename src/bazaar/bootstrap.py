@@ -16,12 +16,18 @@ import redis
 from argon2 import PasswordHasher
 
 from bazaar.audit.service import AuditService
+from bazaar.carts.checkout_rules import CheckoutRulesService
+from bazaar.carts.quoting import QuoteSettings
+from bazaar.carts.service import CartService
+from bazaar.carts.shipping_rules import default_rule
 from bazaar.catalog import handlers as catalog_handlers
 from bazaar.catalog.bulk import BulkCatalog
 from bazaar.catalog.listing import ProductListing
 from bazaar.catalog.model import ImageRef
 from bazaar.catalog.service import CatalogService
 from bazaar.catalog.taxonomy import TaxonomyService
+from bazaar.checkout.service import CheckoutService
+from bazaar.checkout.tax import DEFAULT_TAX_TABLE
 from bazaar.config import Settings
 from bazaar.identity.service import IdentityService
 from bazaar.infra import outbox
@@ -29,12 +35,17 @@ from bazaar.infra.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from bazaar.infra.cache import Cache, MemoryCache, NamespacedCache, RedisCache
 from bazaar.infra.db import Database, create_db_engine
 from bazaar.infra.dispatcher import Deliverer, Dispatcher, HandlerRegistry
+from bazaar.infra.idempotency import IdempotencyStore
 from bazaar.infra.metrics import Metrics
 from bazaar.infra.nats_sink import NatsJetStreamSink
 from bazaar.infra.netguard import parse_networks
+from bazaar.infra.periodic import Periodic
 from bazaar.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bazaar.infra.sinks import SinkSubscriber
 from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.inventory import handlers as inventory_handlers
+from bazaar.inventory.events import StockChanged
+from bazaar.inventory.service import InventoryService
 from bazaar.jobs import kinds as job_kinds
 from bazaar.jobs.runner import JobRunner
 from bazaar.jobs.service import JobService
@@ -50,6 +61,11 @@ from bazaar.media.model import (
 )
 from bazaar.media.service import MediaService
 from bazaar.media.upload_tokens import UploadTokens
+from bazaar.orders import handlers as order_handlers
+from bazaar.orders.service import OrderService
+from bazaar.payments.gateway import PaymentGateway
+from bazaar.payments.service import PaymentService
+from bazaar.payments.test_gateway import TestGateway
 from bazaar.search.index import SearchIndex, search_index_for
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.service import WebhookResolver, WebhookService
@@ -87,6 +103,15 @@ class Container:
     bulk: BulkCatalog = field(init=False)
     jobs: JobService = field(init=False)
     job_runner: JobRunner = field(init=False)
+    carts: CartService = field(init=False)
+    checkout_rules: CheckoutRulesService = field(init=False)
+    cart_sweeper: Periodic = field(init=False)  # records idle carts as abandoned
+    inventory: InventoryService = field(init=False)
+    sweeper: Periodic = field(init=False)  # releases expired stock reservations
+    payments: PaymentService = field(init=False)
+    checkout: CheckoutService = field(init=False)
+    orders: OrderService = field(init=False)
+    reconciler: Periodic = field(init=False)  # settles payments a crash left pending
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def uow(self, actor: Actor) -> SqlUnitOfWork:
@@ -104,11 +129,20 @@ class Container:
         cutoff = self.clock.now() - timedelta(days=self.settings.delivered_retention_days)
         with self.db.write() as conn:
             deliveries = outbox.purge_delivered(conn, cutoff)
-        return {"deliveries": deliveries, "tokens": self.identity.purge_expired_tokens()}
+        keys_cutoff = self.clock.now() - timedelta(days=self.settings.stock_sync_key_retention_days)
+        return {
+            "deliveries": deliveries,
+            "tokens": self.identity.purge_expired_tokens(),
+            "stock_sync_keys": self.inventory.purge_sync_keys(keys_cutoff),
+            "carts": self.carts.purge_expired(),
+        }
 
     def close(self) -> None:
         self.dispatcher.stop()
         self.job_runner.stop()
+        self.sweeper.stop()
+        self.cart_sweeper.stop()
+        self.reconciler.stop()
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -123,11 +157,13 @@ def build(
     clock: Clock | None = None,
     http_client: httpx.Client | None = None,
     resolve: Resolver | None = None,
+    gateway: PaymentGateway | None = None,
 ) -> Container:
     """Build the container for ``settings``.
 
     ``http_client`` and ``resolve`` let tests route outbound webhooks, image imports and DNS;
-    production leaves them unset.
+    production leaves them unset. ``gateway`` is the payment provider's adapter; without one
+    the built-in test gateway (documented test tokens, no real money) is used.
     """
     clock = clock or SystemClock()
     db = Database(
@@ -285,6 +321,84 @@ def build(
     container.jobs = JobService(
         db, container.uow, clock, blobs, on_queued=container.job_runner.wake
     )
+    default_shipping = default_rule(
+        settings.currency, settings.shipping_default_amount, settings.shipping_default_free_over
+    )
+    container.carts = CartService(
+        db,
+        container.uow,
+        clock,
+        container.catalog.checkout_offers,
+        QuoteSettings(DEFAULT_TAX_TABLE, settings.prices_include_tax, (default_shipping,)),
+        currency=settings.currency,
+        ttl_s=settings.cart_ttl_s,
+        abandoned_after_s=settings.cart_abandoned_after_s,
+        on_abandoned=lambda count: container.metrics.carts_abandoned.inc(count),
+    )
+    container.checkout_rules = CheckoutRulesService(
+        db,
+        container.uow,
+        clock,
+        currency=settings.currency,
+        default_shipping=(default_shipping,),
+        fulfiller_exists=lambda fid: bool(container.taxonomy.fulfillers([fid])),
+        category_id_of=lambda ref: container.taxonomy.get_category(ref).id,
+    )
+    container.cart_sweeper = Periodic(
+        "bazaar-cart-sweeper", settings.cart_sweep_interval_s, container.carts.sweep_abandoned
+    )
+
+    container.inventory = InventoryService(
+        db,
+        container.uow,
+        clock,
+        container.cursors,
+        reservation_ttl=timedelta(seconds=settings.reservation_ttl_s),
+        low_stock_threshold=settings.low_stock_threshold,
+        default_country=settings.default_warehouse_country,
+        offers=lambda after, limit: container.catalog.offer_stocks(
+            after_offer_id=after, limit=limit
+        ),
+    )
+    container.sweeper = Periodic(
+        "bazaar-reservation-sweeper",
+        settings.reservation_sweep_interval_s,
+        container.inventory.sweep_expired,
+    )
+
+    container.payments = PaymentService(db, clock, gateway or TestGateway())
+    container.checkout = CheckoutService(
+        db,
+        clock,
+        container.uow,
+        carts=container.carts,
+        inventory=container.inventory,
+        payments=container.payments,
+        idempotency=IdempotencyStore(
+            db,
+            clock,
+            ttl=timedelta(seconds=settings.idempotency_ttl_s),
+            lease=timedelta(seconds=settings.idempotency_lease_s),
+        ),
+        capture_at_placement=settings.capture_on == "placement",
+    )
+    container.orders = OrderService(
+        db,
+        clock,
+        container.uow,
+        stock=container.inventory,
+        payments=container.payments,
+        capture_on_shipment=settings.capture_on == "shipment",
+    )
+    reconcile_after = timedelta(seconds=settings.payment_reconcile_after_s)
+    container.reconciler = Periodic(
+        "bazaar-payment-reconciler",
+        settings.payment_reconcile_after_s,
+        lambda: (
+            container.checkout.reconcile(older_than=reconcile_after)
+            + container.orders.reconcile_money(clock.now() - reconcile_after)
+        ),
+    )
 
     # The explicit handler registry: every in-process subscription in one place.
     catalog_handlers.register(
@@ -294,6 +408,19 @@ def build(
         reindex_brand=container.catalog.reindex_brand,
         image_events=(ProductImageAdded, ProductImageRemoved, ProductImagesReordered),
     )
+    catalog_handlers.register_stock_projection(
+        handlers,
+        stock_events=(StockChanged,),
+        available=container.inventory.available_by_fulfiller,
+        set_offer_stock=container.catalog.set_offer_stock,
+    )
+    inventory_handlers.register(
+        handlers,
+        container.inventory,
+        offers_of_products=lambda ids: container.catalog.offer_stocks(product_ids=ids),
+        set_offer_stock=container.catalog.set_offer_stock,
+    )
+    order_handlers.register(handlers, container.orders)
     return container
 
 

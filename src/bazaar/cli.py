@@ -89,7 +89,8 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the event dispatcher and the job runner until interrupted (run as many as you like)."""
+    """Run the event dispatcher, the job runner and the reservation sweeper until interrupted
+    (run as many as you like)."""
     from bazaar.bootstrap import build
 
     container = build(_settings())
@@ -98,7 +99,10 @@ def worker() -> None:
         signal.signal(sig, lambda *_: stop.set())
     container.dispatcher.start()
     container.job_runner.start()
-    typer.echo("dispatcher and job runner running", err=True)
+    container.sweeper.start()
+    container.cart_sweeper.start()
+    container.reconciler.start()
+    typer.echo("dispatcher, job runner and reservation sweeper running", err=True)
     stop.wait()
     container.close()
 
@@ -180,6 +184,19 @@ def purge() -> None:
         container.close()
     for name, count in removed.items():
         typer.echo(f"{name}: {count} removed")
+
+
+@app.command("sweep-reservations")
+def sweep_reservations() -> None:
+    """Release the stock of unpaid orders whose reservation expired (workers do this too)."""
+    from bazaar.bootstrap import build
+
+    container = build(_settings())
+    try:
+        orders = container.inventory.sweep_expired()
+    finally:
+        container.close()
+    typer.echo(f"orders: {orders} released")
 
 
 def main() -> None:

@@ -52,6 +52,26 @@ class Settings(BaseSettings):
     upload_url_ttl_s: int = Field(900, ge=30)
     import_max_bytes: int = Field(200 * 1_048_576, ge=1024)
     job_lease_s: float = Field(60.0, gt=0)
+    # Checkout and payments
+    capture_on: Literal["shipment", "placement"] = "shipment"
+    idempotency_ttl_s: int = Field(86_400, ge=86_400)  # keys replay for at least 24 h
+    idempotency_lease_s: float = Field(60.0, gt=0)
+    payment_reconcile_after_s: float = Field(60.0, gt=0)
+
+    # carts and the cart quote
+    cart_ttl_s: int = Field(7 * 86_400, ge=3600)  # refreshed on every change
+    cart_abandoned_after_s: int = Field(3600, ge=60)
+    cart_sweep_interval_s: float = Field(60.0, gt=0)  # serve (embedded) and workers
+    prices_include_tax: bool = True
+    shipping_default_amount: int = Field(495, ge=0)  # minor units per parcel
+    shipping_default_free_over: int = Field(5000, ge=0)  # minor units; 0: never free
+
+    # inventory
+    reservation_ttl_s: int = Field(900, ge=1)
+    reservation_sweep_interval_s: float = Field(30.0, gt=0)
+    low_stock_threshold: int = Field(5, ge=0)
+    default_warehouse_country: str = Field("NL", pattern=r"^[A-Z]{2}$")
+    stock_sync_key_retention_days: int = Field(30, ge=1)
 
     # caching
     cache_ttl_s: int = Field(60, ge=0)

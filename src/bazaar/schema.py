@@ -5,13 +5,18 @@ Importing a context's ``store`` module registers its tables; list each one here.
 
 from __future__ import annotations
 
+from bazaar.carts import store as _carts  # noqa: F401
 from bazaar.catalog import import_store as _import_store  # noqa: F401
 from bazaar.catalog import store as _catalog  # noqa: F401
 from bazaar.identity import store as _identity  # noqa: F401
+from bazaar.infra import idempotency as _idempotency  # noqa: F401
 from bazaar.infra import outbox as _outbox  # noqa: F401
 from bazaar.infra.db import metadata
+from bazaar.inventory import store as _inventory  # noqa: F401
 from bazaar.jobs import store as _jobs  # noqa: F401
 from bazaar.media import store as _media  # noqa: F401
+from bazaar.orders import store as _orders  # noqa: F401
+from bazaar.payments import store as _payments  # noqa: F401
 from bazaar.search import store as _search  # noqa: F401
 from bazaar.webhooks import store as _webhooks  # noqa: F401
 

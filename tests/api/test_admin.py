@@ -284,7 +284,10 @@ def test_a_dead_delivery_is_visible_and_can_be_replayed(
         delivered = client.get(
             DELIVERIES, params={"status": "delivered"}, headers=operator.headers
         ).json()["items"]
-        assert [d["subscriber"] for d in delivered] == ["handler:catalog.invalidate_pages"]
+        assert sorted(d["subscriber"] for d in delivered if d["event_id"] == event["id"]) == [
+            "handler:catalog.invalidate_pages",
+            "handler:inventory.stock_of_new_offers",
+        ]
 
         # when the subscriber recovers and the operator replays the delivery
         handler.failing = False
@@ -333,10 +336,12 @@ def test_delivery_filters(client: TestClient, container: Container, operator: Ac
     bogus = client.get(DELIVERIES, params={"status": "bogus"}, headers=operator.headers)
 
     # then the filters apply and an unknown status is refused
-    # (the fixture's two categories are waiting for the catalog's listing handler too)
+    # (the fixture's two categories are waiting for the catalog's listing handler too, and
+    # the product for inventory's handler of new offers besides the catalog's)
     assert sorted(d["event_type"] for d in pending.json()["items"]) == [
         "CategoryCreated",
         "CategoryCreated",
+        "ProductCreated",
         "ProductCreated",
     ]
     assert by_type.json()["items"] == []

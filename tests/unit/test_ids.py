@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -129,3 +130,20 @@ def test_a_forked_process_does_not_reuse_the_parents_random_bits() -> None:
     os.waitpid(pid, 0)
     child_random = os.read(read, 64).decode()
     assert ids.new_id("prd")[-16:] != child_random
+
+
+def test_ids_counted_up_in_a_burst_are_encoded_like_any_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bazaar.kernel import ids
+
+    # given the last id lies ahead of the clock, its low ten bits about to wrap
+    ahead = ((time.time_ns() // 1_000_000 + 60_000) << 80) | 1021
+    monkeypatch.setattr(ids, "_last_value", ahead)
+    monkeypatch.setattr(ids, "_last_body", ids._encode(ahead))
+    # when ids are made (each counts up from the one before)
+    made = [ids.new_id("prd") for _ in range(5)]
+    # then each is its value's canonical encoding, across the wrap too
+    values = [ids._decode(value.removeprefix("prd_")) for value in made]
+    assert values == [ahead + n for n in range(1, 6)]
+    assert made == [f"prd_{ids._encode(v)}" for v in values]

@@ -7,10 +7,12 @@ ancestor, brand and fulfiller a batch mentions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bazaar.catalog import store
@@ -37,12 +39,60 @@ from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.money import Money
 
+# Every column as the driver returns it, without SQLAlchemy's result processing: comparing a
+# row with the cached copy then costs no JSON decoding or date conversion.
+_RAW_CATEGORY = sa.select(*[sa.type_coerce(c, sa.Text).label(c.key) for c in store.categories.c])
+
+
+class CategoryCache:
+    """Parsed categories kept from one batch to the next, each with the row it was parsed from.
+
+    A batch still reads the rows of every category it names (and their ancestors), as plain
+    text; only a row that differs from the cached copy is parsed again. So each batch
+    validates against exactly the declarations committed when it runs, and an import naming
+    hundreds of categories does not decode their attribute declarations once per batch.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._entries: dict[str, tuple[tuple[Any, ...], Category]] = {}
+
+    def load(
+        self, conn: Connection, ids: Collection[str], paths: Collection[str] = ()
+    ) -> list[Category]:
+        """The categories with one of ``ids`` or ``paths``: one query, two if any changed."""
+        if not ids and not paths:
+            return []
+        c = store.categories.c
+        query = _RAW_CATEGORY.where(sa.or_(c.id.in_(sorted(ids)), c.path.in_(sorted(paths))))
+        rows = [tuple(row) for row in conn.execute(query)]
+        found: dict[str, Category] = {}
+        stale: dict[str, tuple[Any, ...]] = {}
+        for row in rows:
+            entry = self._entries.get(row[0])
+            if entry is not None and entry[0] == row:
+                found[row[0]] = entry[1]
+            else:
+                stale[row[0]] = row
+        if stale:
+            if len(self._entries) + len(stale) > self._limit:
+                self._entries.clear()
+            for category_id, category in store.categories_by_ids(conn, stale).items():
+                self._entries[category_id] = (stale[category_id], category)
+                found[category_id] = category
+        return list(found.values())
+
 
 class References:
-    """Categories, brands and fulfillers a batch of drafts refers to, loaded in bulk."""
+    """Categories, brands and fulfillers a batch of drafts refers to, loaded in bulk.
 
-    def __init__(self, conn: Connection) -> None:
+    With a :class:`CategoryCache` (bulk writes), categories parsed for an earlier batch are
+    reused when their rows have not changed.
+    """
+
+    def __init__(self, conn: Connection, categories: CategoryCache | None = None) -> None:
         self._conn = conn
+        self._cache = categories
         self._categories: dict[str, Category | None] = {}
         self._ancestors: dict[str, Category] = {}
         self._attributes: dict[str, dict[str, AttributeDef]] = {}
@@ -58,9 +108,15 @@ class References:
         """Resolve every reference in at most six queries."""
         conn = self._conn
         cats = {r for r in category_refs if r not in self._categories}
-        by_id = store.categories_by_ids(conn, {r for r in cats if is_valid_id(r, "cat")})
+        category_ids = {r for r in cats if is_valid_id(r, "cat")}
         paths = {r.strip().strip("/").lower(): r for r in cats if not r.startswith("cat_")}
-        by_path = store.categories_by_paths(conn, paths)
+        if self._cache is not None:
+            loaded = self._cache.load(conn, category_ids, paths)
+            by_id = {c.id: c for c in loaded if c.id in category_ids}
+            by_path = {c.path: c for c in loaded if c.path in paths}
+        else:
+            by_id = store.categories_by_ids(conn, category_ids)
+            by_path = store.categories_by_paths(conn, paths)
         for ref in cats:
             key = ref.strip().strip("/").lower()
             found = by_id.get(ref) or by_path.get(key)
@@ -68,7 +124,7 @@ class References:
             if found is not None:
                 self._categories[found.id] = found
         wanted = {a for c in self._categories.values() if c for a in c.ancestor_ids}
-        self._ancestors.update(store.categories_by_ids(conn, wanted - set(self._ancestors)))
+        self._load_ancestors(wanted - set(self._ancestors))
         brands = {r for r in brand_refs if r not in self._brands}
         ids = store.brands_by_ids(conn, {r for r in brands if is_valid_id(r, "brd")})
         slugs = store.brands_by_slugs(conn, {r.strip().lower() for r in brands})
@@ -105,11 +161,16 @@ class References:
     def attributes(self, category: Category) -> dict[str, AttributeDef]:
         """The declarations in force: the category's and its ancestors'."""
         if category.id not in self._attributes:
-            missing = set(category.ancestor_ids) - set(self._ancestors)
-            self._ancestors.update(store.categories_by_ids(self._conn, missing))
+            self._load_ancestors(set(category.ancestor_ids) - set(self._ancestors))
             chain = [self._ancestors[a].attributes for a in category.ancestor_ids]
             self._attributes[category.id] = merge_definitions([*chain, category.attributes])
         return self._attributes[category.id]
+
+    def _load_ancestors(self, ids: set[str]) -> None:
+        if self._cache is None:
+            self._ancestors.update(store.categories_by_ids(self._conn, ids))
+        else:
+            self._ancestors.update((c.id, c) for c in self._cache.load(self._conn, ids))
 
 
 @dataclass(frozen=True)
@@ -224,9 +285,11 @@ def build_offers(
     errors: list[FieldError] = []
     offers: list[Offer] = []
     seen: set[tuple[str, str]] = set()
+    # a variant by id or SKU; the first one in order wins, as a scan would find it
+    by_ref = {ref: v for v in reversed(product.variants) for ref in (v.sku, v.id)}
     for i, d in enumerate(drafts):
         at = f"{prefix}[{i}]." if prefix else ""
-        variant = next((v for v in product.variants if d.variant in (v.id, v.sku)), None)
+        variant = by_ref.get(d.variant)
         shipping = d.shipping or Money(0, d.price.currency)
         problems = [
             replace(e, field=at + e.field)

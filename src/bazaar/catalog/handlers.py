@@ -7,7 +7,7 @@ pages and the listings, not every product page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bazaar.catalog.events import (
     PRODUCT_CHANGES,
@@ -75,3 +75,27 @@ def register(
     registry.register(BrandUpdated, "catalog.reindex_brand", on_brand_renamed)
     for image_event in image_events:
         registry.register(image_event, "catalog.reindex_images", on_image_change)
+
+
+def register_stock_projection(
+    registry: HandlerRegistry,
+    *,
+    stock_events: Sequence[type[Event]],
+    available: Callable[[Sequence[str]], Mapping[tuple[str, str], int]],
+    set_offer_stock: Callable[[Mapping[tuple[str, str], int]], int],
+) -> None:
+    """Keep offers' stock equal to inventory's available units (buy box, ``in_stock``).
+
+    ``stock_events`` carry a ``sku`` (inventory's ``StockChanged``); ``available`` answers
+    per (SKU, fulfiller). The handler reads the current counts rather than the event's, so
+    redeliveries and out-of-order deliveries all converge on the truth; and writing the
+    offers records no catalog event, so nothing loops back into inventory.
+    """
+
+    def on_stock_change(event: StoredEvent) -> None:
+        sku = event.payload.get("sku")
+        if isinstance(sku, str):
+            set_offer_stock(available([sku]))
+
+    for stock_event in stock_events:
+        registry.register(stock_event, "catalog.project_stock", on_stock_change)

@@ -316,3 +316,42 @@ def slugify(text: str) -> str:
     """A URL slug from a name: lower-case ASCII words joined by '-'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80]
+
+
+@dataclass(frozen=True)
+class CheckoutOffer:
+    """An offer as carts and checkout price and ship it (``CatalogService.checkout_offers``).
+
+    ``category_ancestor_ids`` are root first, as ``Category.ancestor_ids``; ``weight_g`` is
+    the variant's weight per unit, None when unknown.
+    """
+
+    offer_id: str
+    product_id: str
+    variant_id: str
+    title: str
+    product_status: ProductStatus
+    category_id: str
+    category_ancestor_ids: tuple[str, ...]
+    sku: str
+    weight_g: int | None
+    fulfiller_id: str
+    price: Money
+    stock: int
+    status: OfferStatus
+
+    @property
+    def purchasable(self) -> bool:
+        """On sale: an active offer of an active product (stock is a separate question)."""
+        return self.status is OfferStatus.ACTIVE and self.product_status is ProductStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class OfferStock:
+    """An offer's stock keyed as inventory keys it (``CatalogService.offer_stocks``)."""
+
+    offer_id: str
+    product_id: str
+    sku: str
+    fulfiller_id: str
+    stock: int

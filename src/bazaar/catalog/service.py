@@ -6,14 +6,23 @@ index, so the catalog, its audit trail and what shoppers can find never disagree
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bazaar.catalog import indexing, store
-from bazaar.catalog.building import References, build_offers, build_product, product_fields
+from bazaar.catalog import indexing, stock_view, store
+from bazaar.catalog.building import (
+    CategoryCache,
+    References,
+    build_offers,
+    build_product,
+    product_fields,
+)
+from bazaar.catalog.checkout_view import load_checkout_offers
 from bazaar.catalog.drafts import OfferDraft, OfferPatch, ProductDraft, ProductPatch, VariantPatch
 from bazaar.catalog.events import (
     OfferCreated,
@@ -29,9 +38,11 @@ from bazaar.catalog.model import (
     Brand,
     BuyBox,
     Category,
+    CheckoutOffer,
     Fulfiller,
     ImageRef,
     Offer,
+    OfferStock,
     Product,
     ProductStatus,
     Variant,
@@ -43,6 +54,7 @@ from bazaar.catalog.model import (
 )
 from bazaar.catalog.product_page import load_product_page
 from bazaar.identity.model import Principal, Role
+from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
@@ -94,6 +106,7 @@ class CatalogService:
         self._currency = currency
         self._images = images
         self._on_change = on_change or (lambda ids: None)
+        self._categories = CategoryCache()  # shared by create_products batches
 
     # --- products ----------------------------------------------------------------------------
 
@@ -117,10 +130,13 @@ class CatalogService:
         its checkpoint there); if it raises, nothing is written.
         """
         principal.require_role(Role.OPERATOR)
-        with self._uow(principal.actor) as uow:
+        with _collector_paused(), self._uow(principal.actor) as uow:
             built: list[tuple[Product, list[Offer]]] = []
             errors: list[FieldError] = []
-            refs = References(uow.conn).preload(
+            # Batches reuse the categories parsed for earlier ones; a single product reads its
+            # category directly (a cache miss costs a second query, more than parsing one row).
+            cache = self._categories if len(drafts) > 1 else None
+            refs = References(uow.conn, cache).preload(
                 {d.category for d in drafts},
                 {d.brand for d in drafts if d.brand is not None},
                 {o.fulfiller_id for d in drafts for o in d.offers},
@@ -144,8 +160,7 @@ class CatalogService:
                 raise Conflict("A SKU or GTIN is already in use", errors=duplicates)
             products = [p for p, _ in built]
             try:
-                store.insert_products(uow.conn, products)
-                store.insert_offers(uow.conn, [o for _, offers in built for o in offers])
+                _insert_built(uow.conn, built)
             except IntegrityError as exc:
                 # a concurrent writer took a SKU or GTIN between our check and insert
                 for column in ("sku", "gtin"):
@@ -467,6 +482,81 @@ class CatalogService:
                     )
             seen_elsewhere.update(v.sku for v in variants)
         return errors
+
+    # --- checkout ----------------------------------------------------------------------------
+
+    def checkout_offers(self, offer_ids: Sequence[str]) -> dict[str, CheckoutOffer]:
+        """What carts and checkout need of these offers, by id, in one query.
+
+        Unknown or malformed ids are absent from the answer; status and stock are returned
+        as they are, so the caller decides what an inactive or sold-out offer means.
+        """
+        wanted = [i for i in offer_ids if is_valid_id(i, "ofr")]
+        if not wanted:
+            return {}
+        with self._db.read() as conn:
+            return load_checkout_offers(conn, wanted)
+
+    # --- stock (inventory is its source) -------------------------------------------------------
+
+    def offer_stocks(
+        self,
+        *,
+        product_ids: Sequence[str] | None = None,
+        after_offer_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[OfferStock]:
+        """Offers' stock by (variant SKU, fulfiller), in offer id order: those of
+        ``product_ids``, or a page of all offers after ``after_offer_id``."""
+        with self._db.read() as conn:
+            return stock_view.offer_stocks(
+                conn, product_ids=product_ids, after_id=after_offer_id, limit=limit
+            )
+
+    def set_offer_stock(self, levels: Mapping[tuple[str, str], int]) -> int:
+        """Set offers' stock to inventory's available units, keyed ``(sku, fulfiller id)``,
+        and refresh those products' search documents and caches; return how many products
+        changed. Offers without a key are left alone.
+
+        Records no event: inventory already recorded ``StockChanged``, and an
+        ``OfferUpdated`` here would be read back by inventory as a staff edit of stock.
+        """
+        if not levels:
+            return 0
+        with self._db.write() as conn:
+            product_ids = stock_view.set_offer_stocks(conn, levels, self._clock.now())
+            if product_ids:
+                self._reindex(conn, product_ids)
+        if product_ids:
+            self._on_change(product_ids)
+        return len(product_ids)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is built and written.
+
+    A batch keeps hundreds of thousands of short-lived objects alive at once, all freed by
+    reference counting when it ends; the collector would traverse them (and the whole heap)
+    again and again for nothing, a fifth of a bulk load's time. The collector is global, so
+    it is switched back on only if it was on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _insert_built(conn: Connection, built: Sequence[tuple[Product, list[Offer]]]) -> None:
+    """Products, variants and offers in three statements, straight through the driver."""
+    insert_rows(conn, store.products, [store.product_values(p) for p, _ in built])
+    insert_rows(
+        conn, store.variants, [store.variant_values(v) for p, _ in built for v in p.variants]
+    )
+    insert_rows(conn, store.offers, [store.offer_values(o) for _, os in built for o in os])
 
 
 def _unprefix(errors: Sequence[FieldError]) -> list[FieldError]:

@@ -11,8 +11,10 @@ from starlette.middleware.cors import CORSMiddleware
 from bazaar import __version__
 from bazaar.audit.api import router as audit_router
 from bazaar.bootstrap import Container, build
+from bazaar.carts.api import router as carts_router
 from bazaar.catalog.api import CACHED_ROUTES
 from bazaar.catalog.api import router as catalog_router
+from bazaar.checkout.api import router as checkout_router
 from bazaar.config import Settings
 from bazaar.http.caching import CachedPagesMiddleware
 from bazaar.http.middleware import EdgeMiddleware
@@ -20,10 +22,12 @@ from bazaar.http.ops import router as ops_router
 from bazaar.http.problems import install_problem_handlers
 from bazaar.identity.api import router as identity_router
 from bazaar.infra.logging import configure_logging
+from bazaar.inventory.api import router as inventory_router
 from bazaar.jobs.api import body_limits as jobs_body_limits
 from bazaar.jobs.api import router as jobs_router
 from bazaar.media.api import body_limits as media_body_limits
 from bazaar.media.api import router as media_router
+from bazaar.orders.api import router as orders_router
 from bazaar.webhooks.api import router as webhooks_router
 
 DESCRIPTION = """\
@@ -48,11 +52,17 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         if embedded:
             container.dispatcher.start()
             container.job_runner.start()
+            container.sweeper.start()
+            container.cart_sweeper.start()
+            container.reconciler.start()
         try:
             yield
         finally:
             container.dispatcher.stop()
             container.job_runner.stop()
+            container.sweeper.stop()
+            container.cart_sweeper.stop()
+            container.reconciler.stop()
 
     app = FastAPI(
         title="Bazaar",
@@ -69,10 +79,14 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         ops_router,
         identity_router,
         catalog_router,
+        carts_router,
+        checkout_router,
+        orders_router,
         webhooks_router,
         audit_router,
         media_router,
         jobs_router,
+        inventory_router,
     ):
         app.include_router(router)
     if settings.cors_origins:
@@ -80,7 +94,14 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-Request-Id",
+                "Cart-Token",
+                "Order-Token",
+            ],
             expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
             max_age=600,
         )

@@ -18,6 +18,7 @@ from bazaar.kernel.errors import (
     DomainError,
     FieldError,
     NotFound,
+    PaymentRequired,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
@@ -32,6 +33,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (NotFound, 404),
     (Conflict, 409),
+    (PaymentRequired, 402),
     (Unauthenticated, 401),
     (PermissionDenied, 403),
     (RateLimited, 429),
@@ -40,6 +42,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
 _HTTP_TITLES = {
     400: "Bad request",
     401: "Authentication required",
+    402: "Payment required",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
@@ -55,6 +58,7 @@ _HTTP_TITLES = {
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -179,7 +183,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(max(1, exc.retry_after_s))
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="bazaar"'
-        return problem_response(
+        response = problem_response(
             status,
             exc.code,
             exc.title,
@@ -188,6 +192,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=exc.errors,
             headers=headers or None,
         )
+        if exc.extensions:
+            body = {**json.loads(bytes(response.body)), **exc.extensions}
+            response = Response(
+                json.dumps(body, separators=(",", ":")).encode(),
+                status_code=status,
+                media_type=PROBLEM_JSON,
+                headers=headers or None,
+            )
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

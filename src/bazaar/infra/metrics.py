@@ -62,6 +62,11 @@ class Metrics:
             "Requests refused by the rate limiter",
             registry=self.registry,
         )
+        self.carts_abandoned = Counter(
+            "bazaar_carts_abandoned",
+            "Carts with items recorded as abandoned by the cart sweep (in this process)",
+            registry=self.registry,
+        )
         if read_outbox_stats is not None:
             self.registry.register(_OutboxCollector(read_outbox_stats))
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
 from bazaar.kernel.events import Actor, Event, StoredEvent
 from bazaar.kernel.ids import new_id
@@ -167,9 +168,8 @@ def append_events(
                         "updated_at": now,
                     }
                 )
-    conn.execute(events_table.insert(), event_rows)
-    if delivery_rows:
-        conn.execute(deliveries_table.insert(), delivery_rows)
+    insert_rows(conn, events_table, event_rows)
+    insert_rows(conn, deliveries_table, delivery_rows)
     return [row["id"] for row in event_rows]
 
 

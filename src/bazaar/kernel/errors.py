@@ -28,6 +28,7 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors: list[FieldError] = errors or []
+        self.extensions: dict[str, object] = {}  # extra problem members, e.g. an order id
 
 
 class ValidationFailed(DomainError):
@@ -51,6 +52,13 @@ class Conflict(DomainError):
 
     code = "conflict"
     title = "Conflict"
+
+
+class PaymentRequired(DomainError):
+    """A payment was refused (402); ``extensions`` may name what was created (the order)."""
+
+    code = "payment_required"
+    title = "Payment required"
 
 
 class Unauthenticated(DomainError):

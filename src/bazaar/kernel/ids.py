@@ -26,6 +26,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _lock = threading.Lock()
 _last_value = 0
+_last_body = ""  # the encoding of ``_last_value``
+_valid_prefixes: set[str] = set()  # checked once each
 
 
 # Every 10-bit group as its two base32 characters: 13 lookups encode an id (bulk imports
@@ -72,8 +74,9 @@ def _random_bits() -> int:
     return value
 
 
-def _next_value() -> int:
-    global _last_value
+def _next_body() -> str:
+    """The body of a new id: the next value (see ``new_id``), encoded."""
+    global _last_value, _last_body
     now_ms = time.time_ns() // 1_000_000
     if now_ms >= 1 << _TIMESTAMP_BITS:
         raise OverflowError("Clock is beyond the 48-bit millisecond range of an id")
@@ -82,10 +85,16 @@ def _next_value() -> int:
         # Same millisecond (or the wall clock stepped back): count up from the last id so
         # order within this process still equals creation order. A carry out of the random
         # part moves into the timestamp, which keeps ids ordered rather than failing.
-        if candidate <= _last_value:
+        if candidate > _last_value:
+            body = _encode(candidate)
+        else:
             candidate = _last_value + 1
-        _last_value = candidate
-        return candidate
+            # counting up changes only the last two characters unless the low 10 bits wrap
+            # (bulk imports make thousands of ids a second, most of them this way)
+            low = candidate & 1023
+            body = _last_body[:-2] + _PAIRS[low] if low and _last_body else _encode(candidate)
+        _last_value, _last_body = candidate, body
+        return body
 
 
 def new_id(prefix: str) -> str:
@@ -96,9 +105,11 @@ def new_id(prefix: str) -> str:
     follows the millisecond timestamp. Raises ``ValueError`` unless ``prefix`` is 2-8
     lowercase ASCII letters; prefixes are constants in code, so a bad one is a bug.
     """
-    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        raise ValueError(f"Id prefix must be 2-8 lowercase letters, got {prefix!r}")
-    return f"{prefix}_{_encode(_next_value())}"
+    if not (isinstance(prefix, str) and prefix in _valid_prefixes):
+        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+            raise ValueError(f"Id prefix must be 2-8 lowercase letters, got {prefix!r}")
+        _valid_prefixes.add(prefix)
+    return f"{prefix}_{_next_body()}"
 
 
 def is_valid_id(value: str, prefix: str | None = None) -> bool:

@@ -12,11 +12,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bazaar.infra.bulk_insert import insert_rows
 from bazaar.search.model import (
     SearchDocument,
     SortKeys,
@@ -71,8 +73,10 @@ def upsert_documents(conn: Connection, text: FullText, docs: Sequence[SearchDocu
     # In product id order, so concurrent writers (PostgreSQL) lock documents in one global
     # order and queue instead of deadlocking.
     unique = sorted({doc.product_id: doc for doc in docs}.values(), key=lambda d: d.product_id)
+    deltas = Counter[tuple[str, str, str]]()  # summed over the chunks: one counter write each
     for chunk in _chunks(unique):
-        _upsert_chunk(conn, text, chunk)
+        _upsert_chunk(conn, text, chunk, deltas)
+    apply_count_deltas(conn, deltas)
 
 
 def remove_documents(conn: Connection, text: FullText, product_ids: Sequence[str]) -> None:
@@ -96,9 +100,13 @@ def _existing(conn: Connection, product_ids: Sequence[str]) -> dict[str, int]:
     return dict(rows)
 
 
-def _upsert_chunk(conn: Connection, text: FullText, docs: Sequence[SearchDocument]) -> None:
+def _upsert_chunk(
+    conn: Connection,
+    text: FullText,
+    docs: Sequence[SearchDocument],
+    deltas: Counter[tuple[str, str, str]],
+) -> None:
     existing = _existing(conn, [d.product_id for d in docs])
-    deltas = Counter[tuple[str, str, str]]()
     if existing:
         # Replaced documents keep their doc id; everything hanging off it is rewritten.
         old_ids = sorted(existing.values())
@@ -116,15 +124,13 @@ def _upsert_chunk(conn: Connection, text: FullText, docs: Sequence[SearchDocumen
         )
     new = [d for d in docs if d.product_id not in existing]
     if new:
-        conn.execute(search_documents.insert(), [_document_row(d) for d in new])
+        insert_rows(conn, search_documents, [_document_row(d) for d in new])
         # A second lookup rather than INSERT .. RETURNING: SQLite cannot promise RETURNING rows
         # in parameter order for a multi-row insert, so SQLAlchemy would go row by row.
         existing.update(_existing(conn, [d.product_id for d in new]))
     doc_ids = {d.product_id: existing[d.product_id] for d in docs}
     _insert_rows(conn, text, docs, doc_ids)
-    for doc in docs:
-        deltas.update(document_contributions(doc))
-    apply_count_deltas(conn, deltas)
+    deltas.update(chain.from_iterable(map(document_contributions, docs)))
 
 
 def _document_row(doc: SearchDocument) -> dict[str, Any]:
@@ -152,55 +158,55 @@ def _document_row(doc: SearchDocument) -> dict[str, Any]:
 def _insert_rows(
     conn: Connection, text: FullText, docs: Sequence[SearchDocument], doc_ids: Mapping[str, int]
 ) -> None:
-    categories: list[dict[str, Any]] = []
-    sellers: list[dict[str, Any]] = []
-    attributes: list[dict[str, Any]] = []
+    categories: list[tuple[int, str, str]] = []
+    sellers: list[tuple[int, str]] = []
+    attributes: list[tuple[int, str, str]] = []
     texts: list[TextRow] = []
     terms: set[str] = set()
+    brand_texts: dict[str | None, str] = {}  # many documents share a brand
     for doc in docs:
         doc_id = doc_ids[doc.product_id]
         parent = ""
         for category_id in dict.fromkeys(doc.category_ids):
-            categories.append({"doc_id": doc_id, "category_id": category_id, "parent_id": parent})
+            categories.append((doc_id, category_id, parent))
             parent = category_id
-        sellers.extend({"doc_id": doc_id, "seller_id": s} for s in dict.fromkeys(doc.seller_ids))
+        sellers += [(doc_id, s) for s in dict.fromkeys(doc.seller_ids)]
         for name, values in doc.attributes.items():
-            attributes.extend(
-                {"doc_id": doc_id, "name": name, "value": v} for v in dict.fromkeys(values)
-            )
+            if len(values) == 1:  # the usual case, without building a comprehension
+                attributes.append((doc_id, name, values[0]))
+            else:
+                attributes += [(doc_id, name, v) for v in dict.fromkeys(values)]
+        brand = brand_texts.get(doc.brand_name)
+        if brand is None:
+            brand = brand_texts[doc.brand_name] = index_text(doc.brand_name or "")
         row = TextRow(
             doc_id=doc_id,
             title=index_text(doc.title),
-            brand=index_text(doc.brand_name or ""),
+            brand=brand,
             attributes=index_text(" ".join(v for vs in doc.attributes.values() for v in vs)),
             description=index_text(doc.description),
             tags=" ".join(document_tags(doc)),
         )
         texts.append(row)
         terms.update(f"{row.title} {row.brand} {row.attributes} {row.description}".split())
-    executemany(
+    executemany_rows(
         conn,
-        "INSERT INTO search_doc_categories (doc_id, category_id, parent_id)"
-        " VALUES (:doc_id, :category_id, :parent_id)",
+        "INSERT INTO search_doc_categories (doc_id, category_id, parent_id) VALUES (?, ?, ?)",
         categories,
     )
-    executemany(
-        conn,
-        "INSERT INTO search_doc_sellers (doc_id, seller_id) VALUES (:doc_id, :seller_id)",
-        sellers,
+    executemany_rows(
+        conn, "INSERT INTO search_doc_sellers (doc_id, seller_id) VALUES (?, ?)", sellers
     )
-    executemany(
-        conn,
-        "INSERT INTO search_doc_attributes (doc_id, name, value) VALUES (:doc_id, :name, :value)",
-        attributes,
+    executemany_rows(
+        conn, "INSERT INTO search_doc_attributes (doc_id, name, value) VALUES (?, ?, ?)", attributes
     )
     text.insert_text(conn, texts)
     # The vocabulary only grows: a word no document uses any more costs a wasted correction
     # at worst, while counting its uses would make every write contend on the counter.
-    executemany(
+    executemany_rows(
         conn,
-        "INSERT INTO search_terms (term) VALUES (:term) ON CONFLICT DO NOTHING",
-        [{"term": t} for t in sorted(terms)],
+        "INSERT INTO search_terms (term) VALUES (?) ON CONFLICT DO NOTHING",
+        [(t,) for t in sorted(terms)],
     )
 
 
@@ -214,6 +220,15 @@ def executemany(conn: Connection, statement: str, rows: Sequence[Mapping[str, An
         return
     if conn.dialect.paramstyle == "pyformat":
         statement = _NAMED.sub(r"%(\1)s", statement)
+    conn.exec_driver_sql(statement, list(rows))
+
+
+def executemany_rows(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """:func:`executemany` for positional rows ("?" parameters): cheaper to build and bind."""
+    if not rows:
+        return
+    if conn.dialect.paramstyle == "pyformat":
+        statement = statement.replace("?", "%s")
     conn.exec_driver_sql(statement, list(rows))
 
 
@@ -272,12 +287,12 @@ def _stored_contributions(
 
 
 _ADD_COUNT = (
-    "INSERT INTO search_facet_counts (scope, facet, value, count) VALUES (:s, :f, :v, :n)"
+    "INSERT INTO search_facet_counts (scope, facet, value, count) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (scope, facet, value)"
     " DO UPDATE SET count = search_facet_counts.count + excluded.count"
 )
 _DROP_ZERO = (
-    "DELETE FROM search_facet_counts WHERE scope = :s AND facet = :f AND value = :v AND count = 0"
+    "DELETE FROM search_facet_counts WHERE scope = ? AND facet = ? AND value = ? AND count = 0"
 )
 
 
@@ -285,8 +300,6 @@ def apply_count_deltas(conn: Connection, deltas: Counter[tuple[str, str, str]]) 
     """Add ``deltas`` to the precomputed counts, dropping counters that reach zero."""
     # Sorted, so concurrent writers (PostgreSQL) lock counter rows in one global order and
     # queue behind each other instead of deadlocking.
-    changed = sorted((key, n) for key, n in deltas.items() if n != 0)
-    if not changed:
-        return
-    executemany(conn, _ADD_COUNT, [{"s": s, "f": f, "v": v, "n": n} for (s, f, v), n in changed])
-    executemany(conn, _DROP_ZERO, [{"s": s, "f": f, "v": v} for (s, f, v), n in changed if n < 0])
+    changed = sorted((*key, n) for key, n in deltas.items() if n != 0)
+    executemany_rows(conn, _ADD_COUNT, changed)
+    executemany_rows(conn, _DROP_ZERO, [(s, f, v) for s, f, v, n in changed if n < 0])

@@ -1,0 +1,388 @@
+"""Placing an order: reserve, authorize, record; and repairing what a crash left behind.
+
+Checkout never calls the payment gateway inside a transaction that holds stock:
+
+1. **Transaction 1** validates the cart, prices it, creates the order ``awaiting_payment``,
+   reserves its stock, writes a pending payment and marks the cart ordered: all or nothing.
+2. **The gateway** is asked to authorize with a key derived from the order, so any number of
+   retries is one authorization.
+3. **Transaction 2** records the answer: paid (the reservation becomes an allocation and one
+   fulfillment order per fulfiller is created), declined (the stock is released), or waiting
+   for 3-D Secure. It writes compare-and-set, so the request, the confirmation and the
+   reconciler can race and only one of them applies an answer.
+
+A crash between 1 and 3 leaves a pending payment; :meth:`CheckoutService.reconcile` asks the
+gateway what happened to its key and finishes the order, or fails it and releases the stock,
+or voids an authorization that arrived for an order that meanwhile expired.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bazaar.checkout.addresses import Address, clean_address, clean_email
+from bazaar.checkout.model import Quote
+from bazaar.identity.model import Principal, Role
+from bazaar.infra.db import Database
+from bazaar.infra.idempotency import Claim, IdempotencyStore
+from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.inventory.allocation import AllocationLine
+from bazaar.inventory.model import HoldReleased
+from bazaar.kernel.clock import Clock
+from bazaar.kernel.errors import Conflict, PaymentRequired, ValidationFailed
+from bazaar.kernel.events import Actor
+from bazaar.kernel.ids import new_id
+from bazaar.orders import store as orders_store
+from bazaar.orders.access import require_access
+from bazaar.orders.fulfillment import split_fulfillments
+from bazaar.orders.model import Order, OrderLine, OrderStatus, ShippingLine
+from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
+from bazaar.payments.service import PaymentService
+
+log = logging.getLogger("bazaar.checkout")
+
+
+class PaymentDeclined(PaymentRequired):
+    """The customer's payment was refused (402); the order exists and its stock is released."""
+
+    code = "payment_declined"
+    title = "Payment declined"
+
+    def __init__(self, detail: str, *, order_id: str, decline_code: str | None) -> None:
+        super().__init__(detail)
+        self.order_id = order_id
+        self.decline_code = decline_code
+        self.extensions = {"order_id": order_id, "decline_code": decline_code}
+
+
+class CartsPort(Protocol):
+    """What checkout needs of the carts context."""
+
+    def get_for_checkout(
+        self, principal: Principal | None, cart_token: str | None, cart_id: str
+    ) -> Any: ...
+
+    def quote_with_offers(self, cart: Any, country: str) -> tuple[Quote, Mapping[str, Any]]: ...
+
+    def mark_ordered(
+        self, uow: SqlUnitOfWork, cart_id: str, order_id: str, *, expected_version: int | None
+    ) -> None: ...
+
+
+class InventoryPort(Protocol):
+    def reserve(
+        self,
+        uow: SqlUnitOfWork,
+        order_id: str,
+        lines: Any,
+        *,
+        destination_country: str,
+        now: Any,
+    ) -> Any: ...
+
+    def allocate(self, uow: SqlUnitOfWork, order_id: str) -> Any: ...
+
+    def release(self, uow: SqlUnitOfWork, order_id: str, *, reason: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    cart_id: str
+    email: str
+    shipping_address: Address
+    billing_address: Address | None
+    payment_token: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a placement returns: the order id, and the token a guest reads the order with."""
+
+    order_id: str
+    access_token: str | None
+    payment_pending: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CheckoutService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        uow_factory: Callable[[Actor], SqlUnitOfWork],
+        *,
+        carts: CartsPort,
+        inventory: InventoryPort,
+        payments: PaymentService,
+        idempotency: IdempotencyStore,
+        capture_at_placement: bool,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._uow = uow_factory
+        self._carts = carts
+        self._inventory = inventory
+        self._payments = payments
+        self.idempotency = idempotency
+        self._capture_at_placement = capture_at_placement
+
+    # --- placing -------------------------------------------------------------------------------
+
+    def place_order(
+        self, principal: Principal | None, cart_token: str | None, draft: OrderDraft, claim: Claim
+    ) -> Placed:
+        """Create the order from the cart, reserve its stock and authorize its payment.
+
+        Guarantees: the order, its reservation, its pending payment and the cart's conversion
+        are one transaction; the gateway is called after it commits, with the order's key, so
+        a retry or a concurrent duplicate never charges twice. Raises 409 when stock ran out
+        (nothing is created), 402 when the payment was declined (the order exists, failed,
+        with its stock released).
+        """
+        if claim.resource_id is not None:  # an earlier attempt created it: finish that one
+            return self._resume(claim.resource_id)
+        email = clean_email(draft.email, "email")
+        shipping_address = clean_address(draft.shipping_address, at="shipping_address")
+        billing_address = (
+            clean_address(draft.billing_address, at="billing_address")
+            if draft.billing_address is not None
+            else None
+        )
+        if not draft.payment_token.strip():
+            raise ValidationFailed.on("payment.token", "A payment token is required", "required")
+        cart = self._carts.get_for_checkout(principal, cart_token, draft.cart_id)
+        quote, offers = self._carts.quote_with_offers(cart, shipping_address.country)
+        if not quote.lines:
+            raise ValidationFailed.on("cart_id", "The cart is empty", "empty")
+        order_id = new_id("ord")
+        placed = Order.place(
+            id=order_id,
+            customer_id=_customer_id(principal),
+            email=email,
+            currency=quote.currency,
+            prices_include_tax=quote.prices_include_tax,
+            lines=[
+                OrderLine(
+                    id=new_id("oli"),
+                    offer_id=line.offer_id,
+                    sku=line.sku,
+                    product_id=offers[line.offer_id].product_id,
+                    fulfiller_id=line.fulfiller_id,
+                    category_id=line.category_id,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    discount=line.discount,
+                    tax=line.tax,
+                    tax_rate=line.tax_rate,
+                    total=line.total,
+                )
+                for line in quote.lines
+            ],
+            shipping=[
+                ShippingLine(s.fulfiller_id, s.amount, s.tax, s.tax_rate, s.total)
+                for s in quote.shipping
+            ],
+        )
+        order = placed.value
+        guest_token = secrets.token_urlsafe(24) if order.customer_id is None else None
+        now = self._clock.now()
+        actor = _actor(principal)
+        with self._uow(actor) as uow:
+            orders_store.insert_order(
+                uow.conn,
+                order,
+                titles={o_id: o.title for o_id, o in offers.items()},
+                cart_id=cart.id,
+                access_token_hash=hash_token(guest_token) if guest_token else None,
+                shipping_address=_address_json(shipping_address),
+                billing_address=_address_json(billing_address) if billing_address else None,
+                at=now,
+            )
+            self._inventory.reserve(
+                uow,
+                order_id,
+                [
+                    AllocationLine(line.id, line.sku, line.quantity, line.fulfiller_id)
+                    for line in order.lines
+                ],
+                destination_country=shipping_address.country,
+                now=now,
+            )
+            payment = self._payments.start(uow.conn, new_id("pay"), order_id, order.grand_total)
+            # the cart as priced: a change made meanwhile (another tab) refuses the order
+            self._carts.mark_ordered(uow, cart.id, order_id, expected_version=cart.version)
+            IdempotencyStore.attach(uow.conn, claim, order_id)
+            uow.record(*placed.events)
+            uow.commit()
+        result = self._payments.authorize(payment, draft.payment_token)
+        if result is None:
+            return Placed(order_id, guest_token, payment_pending=True)
+        self.record_authorization(order_id, result)
+        return Placed(order_id, guest_token, payment_pending=False)
+
+    def _resume(self, order_id: str) -> Placed:
+        with self._db.read() as conn:
+            payment = self._payments.of_order(conn, order_id)
+        if payment.status is PaymentStatus.PENDING:
+            result = self._payments.lookup(payment)
+            if result is not None:
+                self.record_authorization(order_id, result)
+        return Placed(order_id, None, payment_pending=payment.status is PaymentStatus.PENDING)
+
+    # --- recording the gateway's answer --------------------------------------------------------
+
+    def record_authorization(self, order_id: str, result: GatewayResult) -> None:
+        """Apply an answer to authorize or confirm (from a request or the reconciler).
+
+        Raises 402 when declined. Idempotent: an answer already recorded changes nothing.
+        """
+        try:
+            updated, void = self._apply_authorization(order_id, result, hold_kept=True)
+        except HoldReleased:
+            # The stock was released (the reservation expired) while the customer paid: the
+            # order cannot be fulfilled, so it is cancelled and the authorization voided.
+            updated, void = self._apply_authorization(order_id, result, hold_kept=False)
+        if void:
+            self._payments.void(order_id)
+        elif updated.status is PaymentStatus.AUTHORIZED and self._capture_at_placement:
+            self._capture_quietly(order_id)
+        if updated.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+            raise PaymentDeclined(
+                result.decline_message or "The payment was declined",
+                order_id=order_id,
+                decline_code=result.decline_code,
+            )
+
+    def _apply_authorization(
+        self, order_id: str, result: GatewayResult, *, hold_kept: bool
+    ) -> tuple[Payment, bool]:
+        """Record ``result`` in one unit of work; (the payment, whether to void it)."""
+        void = False
+        with self._uow(Actor("system", "checkout")) as uow:
+            payment = self._payments.of_order(uow.conn, order_id)
+            updated = payment.record_authorization(result)
+            if not self._payments.record(uow.conn, payment, updated):
+                return updated, False  # another request recorded an answer first
+            record = orders_store.get_order(uow.conn, order_id)
+            assert record is not None
+            order = record.order
+            now = self._clock.now()
+            if updated.status is PaymentStatus.AUTHORIZED and updated != payment:
+                if order.status is OrderStatus.AWAITING_PAYMENT and hold_kept:
+                    self._mark_paid(uow, order, updated)
+                else:
+                    if order.status is OrderStatus.AWAITING_PAYMENT:
+                        cancelled = order.cancel("reservation_expired", [])
+                        orders_store.update_order(uow.conn, order, cancelled.value, now)
+                        self._inventory.release(uow, order_id, reason="reservation_expired")
+                        uow.record(*cancelled.events)
+                    void = True  # nobody holds the stock any more: give the money back
+            elif (
+                updated.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED)
+                and order.status is OrderStatus.AWAITING_PAYMENT
+            ):
+                failed = order.mark_payment_failed(result.decline_code or "declined")
+                orders_store.update_order(uow.conn, order, failed.value, now)
+                self._inventory.release(uow, order_id, reason="payment_failed")
+                uow.record(*failed.events)
+            uow.commit()
+        return updated, void
+
+    def _mark_paid(self, uow: SqlUnitOfWork, order: Order, payment: Payment) -> None:
+        assert payment.authorization_id is not None
+        paid = order.mark_paid(payment.authorization_id, payment.amount)
+        now = self._clock.now()
+        if not orders_store.update_order(uow.conn, order, paid.value, now):
+            raise Conflict("The order changed meanwhile; retry")
+        self._inventory.allocate(uow, order.id)
+        fulfillments = split_fulfillments(paid.value)
+        orders_store.insert_fulfillments(uow.conn, fulfillments, now)
+        uow.record(*paid.events, *(f.created() for f in fulfillments))
+
+    def _capture_quietly(self, order_id: str) -> None:
+        try:
+            self._payments.capture(order_id)
+        except Exception:  # the reconciler retries captures; the order is paid either way
+            log.warning("capture of order %s failed; the reconciler will retry", order_id)
+
+    def confirm_payment(
+        self, principal: Principal | None, order_id: str, access_token: str | None
+    ) -> None:
+        """Complete a 3-D Secure step: ask the gateway for the authorization's outcome."""
+        self.require_order_access(principal, order_id, access_token)
+        with self._db.read() as conn:
+            payment = self._payments.of_order(conn, order_id)
+        if payment.status is not PaymentStatus.REQUIRES_ACTION:
+            return  # already answered (a double click, or the reconciler): nothing to do
+        result = self._payments.confirm(payment)
+        if result is None:
+            raise Conflict("The payment provider is unreachable; retry shortly")
+        self.record_authorization(order_id, result)
+
+    def require_order_access(
+        self, principal: Principal | None, order_id: str, access_token: str | None
+    ) -> None:
+        with self._db.read() as conn:
+            require_access(conn, principal, order_id, access_token)
+
+    # --- repairing -----------------------------------------------------------------------------
+
+    def reconcile(self, *, older_than: timedelta = timedelta(seconds=60), limit: int = 200) -> int:
+        """Finish payments a crash or an unreachable gateway left pending; retry captures.
+
+        For each payment pending for longer than ``older_than``: the gateway is asked what it
+        did with the payment's key. Authorized: the order is paid (or, if it expired meanwhile,
+        the authorization is voided). Declined or never seen: the order fails and its stock is
+        released. Returns how many payments were settled.
+        """
+        cutoff = self._clock.now() - older_than
+        settled = 0
+        for payment in self._payments.stale((PaymentStatus.PENDING,), cutoff, limit):
+            result = self._payments.lookup(payment)
+            if result is None:
+                result = GatewayResult(
+                    GatewayStatus.FAILED,
+                    None,
+                    decline_code="not_authorized",
+                    decline_message="The payment never reached the provider",
+                )
+            with contextlib.suppress(PaymentDeclined):  # a decline is a settled outcome here
+                self.record_authorization(payment.order_id, result)
+            settled += 1
+        if self._capture_at_placement:
+            for payment in self._payments.stale((PaymentStatus.AUTHORIZED,), cutoff, limit):
+                self._capture_quietly(payment.order_id)
+        return settled
+
+
+def _actor(principal: Principal | None) -> Actor:
+    return principal.actor if principal is not None else Actor("guest")
+
+
+def _customer_id(principal: Principal | None) -> str | None:
+    """Orders belong to the signed-in customer; staff and API keys check out as guests."""
+    if principal is not None and principal.kind == "user" and principal.role is Role.CUSTOMER:
+        return principal.id
+    return None
+
+
+def _address_json(address: Address) -> dict[str, Any]:
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "postcode": address.postcode,
+        "city": address.city,
+        "country": address.country,
+        "phone": address.phone,
+    }
