@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL with the built-in test gateway.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -130,10 +131,8 @@ def test_an_unreachable_gateway_leaves_the_order_pending_for_the_reconciler(
     assert stock_of(container, sku) == (3, 0, 0, 3)
 
 
-def _no_wait() -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=-1)
+def _no_wait() -> timedelta:
+    return timedelta(seconds=-1)  # settle everything pending, however recent
 
 
 def test_the_same_idempotency_key_replays_and_a_different_body_is_refused(

@@ -101,11 +101,8 @@ class OrderService:
             updated_at=record.updated_at,
         )
 
-    @staticmethod
-    def _payments_of(conn: Any, order_id: str) -> Payment | None:
-        from bazaar.payments import store as payments_store
-
-        return payments_store.payment_of_order(conn, order_id)
+    def _payments_of(self, conn: Any, order_id: str) -> Payment | None:
+        return self._payments.find(conn, order_id)
 
     def list_orders(
         self, principal: Principal, *, after_id: str | None, limit: int

@@ -52,6 +52,11 @@ class PaymentService:
         return payment
 
     @staticmethod
+    def find(conn: Connection, order_id: str) -> Payment | None:
+        """The order's payment, or None (an order of nothing to pay has none)."""
+        return store.payment_of_order(conn, order_id)
+
+    @staticmethod
     def of_order(conn: Connection, order_id: str) -> Payment:
         payment = store.payment_of_order(conn, order_id)
         if payment is None:
