@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bazaar.kernel.errors import ValidationFailed
-from bazaar.kernel.ids import is_valid_id, new_id, prefix_of, timestamp_of
+from bazaar.kernel.ids import is_valid_id, new_id, new_ids, prefix_of, timestamp_of
 
 CROCKFORD_LOWER = set("0123456789abcdefghjkmnpqrstvwxyz")
 
@@ -147,3 +147,18 @@ def test_ids_counted_up_in_a_burst_are_encoded_like_any_other(
     values = [ids._decode(value.removeprefix("prd_")) for value in made]
     assert values == [ahead + n for n in range(1, 6)]
     assert made == [f"prd_{ids._encode(v)}" for v in values]
+
+
+def test_new_ids_in_one_go_sort_between_the_ids_made_before_and_after() -> None:
+    # when
+    before = new_id("evt")
+    batch = new_ids("evt", 3_000)
+    after = new_id("evt")
+    # then
+    made = [before, *batch, after]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made) == 3_002
+    assert all(is_valid_id(value, "evt") for value in batch)
+    assert new_ids("evt", 0) == []
+    with pytest.raises(ValueError, match="prefix"):
+        new_ids("EVT", 2)

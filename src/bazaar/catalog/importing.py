@@ -11,6 +11,7 @@ files accept exactly the same products. The formats are documented in docs/bulk.
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import ProductDraft
 from bazaar.catalog.import_runs import RowError
 from bazaar.catalog.schemas import ProductCreate
+from bazaar.infra import collector
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import exponent
 
@@ -505,14 +507,13 @@ class Batch:
 
 def batches(products: Iterable[ParsedProduct], size: int) -> Iterator[Batch]:
     """Group products into batches of ``size`` (a product with errors counts as one)."""
-    batch = Batch()
-    for product in products:
-        batch.items.append(product)
-        if len(batch.items) >= size:
-            yield batch
-            batch = Batch()
-    if batch.items:
-        yield batch
+    iterator = iter(products)
+    while True:
+        with collector.paused():  # parsing a batch frees it all by reference counting
+            items = list(itertools.islice(iterator, size))
+        if not items:
+            return
+        yield Batch(items)
 
 
 def locate_errors(batch: Batch, errors: Sequence[FieldError]) -> tuple[list[RowError], int]:

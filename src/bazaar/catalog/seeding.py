@@ -19,6 +19,7 @@ from bazaar.catalog.service import CatalogService
 from bazaar.catalog.synthetic import SyntheticCatalog
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.identity.model import Principal
+from bazaar.infra import collector
 from bazaar.infra.db import Database
 
 # called after each committed batch with the number of products it created
@@ -168,7 +169,8 @@ def load_synthetic_products(
     bounds = [(a, min(stop, a + batch_size)) for a in range(start, stop, batch_size)]
 
     def drafts(i: int) -> list[ProductDraft]:
-        return list(synthetic.products(*bounds[i]))
+        with collector.paused():  # see bazaar.infra.collector
+            return list(synthetic.products(*bounds[i]))
 
     # The next batch is generated on a thread while this one is written: the database
     # driver releases the GIL while SQLite or PostgreSQL works, so the two overlap.

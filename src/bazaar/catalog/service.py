@@ -6,9 +6,7 @@ index, so the catalog, its audit trail and what shoppers can find never disagree
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.engine import Connection
@@ -54,6 +52,7 @@ from bazaar.catalog.model import (
 )
 from bazaar.catalog.product_page import load_product_page
 from bazaar.identity.model import Principal, Role
+from bazaar.infra import collector
 from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
@@ -130,7 +129,8 @@ class CatalogService:
         its checkpoint there); if it raises, nothing is written.
         """
         principal.require_role(Role.OPERATOR)
-        with _collector_paused(), self._uow(principal.actor) as uow:
+        # a batch's objects are freed by reference counting: no collector passes over them
+        with collector.paused(), self._uow(principal.actor) as uow:
             built: list[tuple[Product, list[Offer]]] = []
             errors: list[FieldError] = []
             # Batches reuse the categories parsed for earlier ones; a single product reads its
@@ -530,24 +530,6 @@ class CatalogService:
         if product_ids:
             self._on_change(product_ids)
         return len(product_ids)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is built and written.
-
-    A batch keeps hundreds of thousands of short-lived objects alive at once, all freed by
-    reference counting when it ends; the collector would traverse them (and the whole heap)
-    again and again for nothing, a fifth of a bulk load's time. The collector is global, so
-    it is switched back on only if it was on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _insert_built(conn: Connection, built: Sequence[tuple[Product, list[Offer]]]) -> None:

@@ -9,6 +9,7 @@ so the stored values are identical) and hands every row to the driver's ``execut
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -28,7 +29,9 @@ class _Plan:
     positional: bool
 
 
-_plans: dict[tuple[str, str, sa.Table, tuple[str, ...]], _Plan | None] = {}
+_Plans = dict[tuple[sa.Table, tuple[str, ...]], _Plan | None]  # by table and column keys
+# per dialect: each engine's own (its JSON serialiser, its paramstyle)
+_plans: weakref.WeakKeyDictionary[Dialect, _Plans] = weakref.WeakKeyDictionary()
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -62,10 +65,10 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
 
 
 def _plan(dialect: Dialect, table: sa.Table, keys: tuple[str, ...]) -> _Plan | None:
-    cache_key = (dialect.name, dialect.driver, table, keys)
-    if cache_key not in _plans:
-        _plans[cache_key] = _make_plan(dialect, table, keys)
-    return _plans[cache_key]
+    plans = _plans.setdefault(dialect, {})
+    if (table, keys) not in plans:
+        plans[table, keys] = _make_plan(dialect, table, keys)
+    return plans[table, keys]
 
 
 def _make_plan(dialect: Dialect, table: sa.Table, keys: tuple[str, ...]) -> _Plan | None:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
 from bazaar.kernel.events import Actor, Event, StoredEvent
-from bazaar.kernel.ids import new_id
+from bazaar.kernel.ids import new_id, new_ids
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -134,8 +134,9 @@ def append_events(
     per_resolver = [resolver.subscribers(conn, events) for resolver in resolvers]
     event_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
+    event_ids = new_ids("evt", len(events))
     for index, event in enumerate(events):
-        event_id = new_id("evt")
+        event_id = event_ids[index]
         event_rows.append(
             {
                 "id": event_id,
@@ -157,7 +158,7 @@ def append_events(
                 seen.add(subscriber)
                 delivery_rows.append(
                     {
-                        "id": new_id("dlv"),
+                        "id": "",  # numbered below, all in one go
                         "event_id": event_id,
                         "event_type": event.type_name(),
                         "subscriber": subscriber,
@@ -168,9 +169,11 @@ def append_events(
                         "updated_at": now,
                     }
                 )
+    for row, delivery_id in zip(delivery_rows, new_ids("dlv", len(delivery_rows)), strict=True):
+        row["id"] = delivery_id
     insert_rows(conn, events_table, event_rows)
     insert_rows(conn, deliveries_table, delivery_rows)
-    return [row["id"] for row in event_rows]
+    return event_ids
 
 
 def mark_processed(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool:

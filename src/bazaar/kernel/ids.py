@@ -74,27 +74,32 @@ def _random_bits() -> int:
     return value
 
 
-def _next_body() -> str:
-    """The body of a new id: the next value (see ``new_id``), encoded."""
+def _next_bodies(count: int) -> list[str]:
+    """The bodies of ``count`` new ids: the next values (see ``new_id``), encoded."""
     global _last_value, _last_body
     now_ms = time.time_ns() // 1_000_000
     if now_ms >= 1 << _TIMESTAMP_BITS:
         raise OverflowError("Clock is beyond the 48-bit millisecond range of an id")
+    bodies: list[str] = []
     with _lock:
+        value, body = _last_value, _last_body
         candidate = (now_ms << _RANDOM_BITS) | _random_bits()
         # Same millisecond (or the wall clock stepped back): count up from the last id so
         # order within this process still equals creation order. A carry out of the random
-        # part moves into the timestamp, which keeps ids ordered rather than failing.
-        if candidate > _last_value:
-            body = _encode(candidate)
-        else:
-            candidate = _last_value + 1
+        # part moves into the timestamp, which keeps ids ordered rather than failing. The
+        # rest of a batch counts up from its first id.
+        if candidate > value:
+            value, body = candidate, _encode(candidate)
+            bodies.append(body)
+        for _ in range(count - len(bodies)):
+            value += 1
             # counting up changes only the last two characters unless the low 10 bits wrap
             # (bulk imports make thousands of ids a second, most of them this way)
-            low = candidate & 1023
-            body = _last_body[:-2] + _PAIRS[low] if low and _last_body else _encode(candidate)
-        _last_value, _last_body = candidate, body
-        return body
+            low = value & 1023
+            body = body[:-2] + _PAIRS[low] if low and body else _encode(value)
+            bodies.append(body)
+        _last_value, _last_body = value, body
+    return bodies
 
 
 def new_id(prefix: str) -> str:
@@ -105,11 +110,21 @@ def new_id(prefix: str) -> str:
     follows the millisecond timestamp. Raises ``ValueError`` unless ``prefix`` is 2-8
     lowercase ASCII letters; prefixes are constants in code, so a bad one is a bug.
     """
+    _check_prefix(prefix)
+    return f"{prefix}_{_next_bodies(1)[0]}"
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """``count`` new ids, as ``new_id`` would make them one after the other, in one go."""
+    _check_prefix(prefix)
+    return [f"{prefix}_{body}" for body in _next_bodies(count)] if count > 0 else []
+
+
+def _check_prefix(prefix: str) -> None:
     if not (isinstance(prefix, str) and prefix in _valid_prefixes):
         if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
             raise ValueError(f"Id prefix must be 2-8 lowercase letters, got {prefix!r}")
         _valid_prefixes.add(prefix)
-    return f"{prefix}_{_next_body()}"
 
 
 def is_valid_id(value: str, prefix: str | None = None) -> bool:

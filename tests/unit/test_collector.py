@@ -1,0 +1,72 @@
+"""Pausing the cyclic garbage collector around bulk work."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bazaar.infra import collector
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_the_collector_is_off_inside_and_back_on_after() -> None:
+    # when
+    with collector.paused():
+        inside = gc.isenabled()
+    # then
+    assert (inside, gc.isenabled()) == (False, True)
+
+
+def test_it_comes_back_even_when_the_block_fails() -> None:
+    # when
+    with pytest.raises(RuntimeError), collector.paused():
+        raise RuntimeError("batch failed")
+    # then
+    assert gc.isenabled()
+
+
+def test_nested_and_overlapping_pauses_end_with_the_last_one() -> None:
+    # given a pause in another thread that outlives ours
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector.paused():
+            started.set()
+            release.wait(5)
+        done.set()
+
+    thread = threading.Thread(target=other)
+    # when ours (nested once) ends first
+    with collector.paused():
+        thread.start()
+        started.wait(5)
+        with collector.paused():
+            pass
+        nested_end = gc.isenabled()
+    ours_end = gc.isenabled()
+    release.set()
+    done.wait(5)
+    thread.join(5)
+    # then the collector stayed off until the other pause ended too
+    assert (nested_end, ours_end, gc.isenabled()) == (False, False, True)
+
+
+def test_a_collector_that_was_off_stays_off() -> None:
+    # given
+    gc.disable()
+    # when
+    with collector.paused():
+        pass
+    # then
+    assert not gc.isenabled()
