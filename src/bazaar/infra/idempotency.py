@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.infra.db import Database, Json, UtcDateTime, metadata, violates_unique
+from bazaar.infra.db import Database, Json, UtcDateTime, metadata
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, ValidationFailed
 
@@ -115,12 +115,8 @@ class IdempotencyStore:
             with self._db.write() as conn:
                 conn.execute(idempotency_keys.insert(), row)
             return Claim(scope, key, None)
-        except sa.exc.IntegrityError as exc:
-            if not (
-                violates_unique(exc, "idempotency_keys", "scope")
-                or "idempotency_keys" in str(exc.orig)
-            ):
-                raise
+        except sa.exc.IntegrityError:
+            pass  # the only constraint this INSERT can break is the (scope, key) primary key
         with self._db.write() as conn:
             found = self._row(conn, scope, key)
             if found is None:  # expired and purged between the two statements

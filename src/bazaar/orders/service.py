@@ -177,7 +177,7 @@ class OrderService:
                 raise Conflict("The order changed meanwhile; retry")
             events = list(cancelled.events)
             for f in fulfillments:
-                if not f.is_finished and f.status.value != "cancelled":
+                if not f.is_finished:  # cancelled ones are finished already
                     change = f.cancel(reason)
                     store.update_fulfillment(uow.conn, f, change.value, now)
                     events += change.events
