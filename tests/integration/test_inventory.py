@@ -65,11 +65,11 @@ def reserve(
     at: Any = T0,
 ) -> Allocation:
     with container.uow(TEST_ACTOR) as uow:
-        allocation = container.inventory.reserve(
+        held = container.inventory.reserve(
             uow, order_id, lines, destination_country=country, now=at
         )
         uow.commit()
-    return allocation
+    return held.allocation
 
 
 def level(container: Container, sku: str, w: Warehouse) -> StockLevel:

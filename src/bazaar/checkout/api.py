@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse, Response
@@ -15,6 +15,7 @@ from bazaar.http.problems import PROBLEM_JSON, problem_body, status_for
 from bazaar.infra.idempotency import Claim, Replay, check_key, fingerprint
 from bazaar.kernel.errors import DomainError
 from bazaar.orders.schemas import OrderOut
+from bazaar.orders.service import OrderView
 
 router = APIRouter(
     prefix="/api/v1",
@@ -67,7 +68,7 @@ def _place(
 ) -> Response:
     store = c.checkout.idempotency
     try:
-        placed = c.checkout.place_order(who, cart_token, body.to_draft(), claim)
+        placed = c.checkout.place_order(who, cart_token, body.to_draft(), claim, _render)
     except DomainError as exc:
         status = status_for(exc)
         problem = {
@@ -82,15 +83,21 @@ def _place(
     except Exception:
         store.release(claim)
         raise
-    view = c.orders.view(who, placed.order_id, placed.access_token)
+    view = placed.view or c.orders.view(who, placed.order_id, placed.access_token)
     status = 202 if placed.payment_pending else 201
-    out = OrderOut.of(view, access_token=placed.access_token).model_dump(mode="json")
-    store.complete(claim, status, out)
+    out = _render(view, placed.access_token)
+    if not placed.responded:
+        store.complete(claim, status, out)
     return JSONResponse(
         out,
         status_code=status,
         headers={**NO_STORE, "Location": f"/api/v1/orders/{placed.order_id}"},
     )
+
+
+def _render(view: OrderView, access_token: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = OrderOut.of(view, access_token=access_token).model_dump(mode="json")
+    return body
 
 
 def _replayed(replay: Replay) -> Response:

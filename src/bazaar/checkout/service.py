@@ -22,10 +22,12 @@ import contextlib
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
 
 from bazaar.checkout.addresses import Address, clean_address, clean_email
 from bazaar.checkout.model import Quote
@@ -34,15 +36,17 @@ from bazaar.infra.db import Database
 from bazaar.infra.idempotency import Claim, IdempotencyStore
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.inventory.allocation import AllocationLine
-from bazaar.inventory.model import HoldReleased
+from bazaar.inventory.holds import HeldStock
+from bazaar.inventory.model import HoldReleased, Reservation
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, PaymentRequired, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
 from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
-from bazaar.orders.fulfillment import split_fulfillments
+from bazaar.orders.fulfillment import FulfillmentOrder, split_fulfillments
 from bazaar.orders.model import Order, OrderLine, OrderStatus, ShippingLine
+from bazaar.orders.service import OrderView
 from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
 from bazaar.payments.service import PaymentService
 
@@ -60,6 +64,10 @@ class PaymentDeclined(PaymentRequired):
         self.order_id = order_id
         self.decline_code = decline_code
         self.extensions = {"order_id": order_id, "decline_code": decline_code}
+
+
+# Renders the response body of a placed order (the view and a guest's access token).
+Respond = Callable[["OrderView", str | None], Any]
 
 
 class CartsPort(Protocol):
@@ -85,9 +93,12 @@ class InventoryPort(Protocol):
         *,
         destination_country: str,
         now: Any,
-    ) -> Any: ...
+        new_order: bool = False,
+    ) -> HeldStock: ...
 
-    def allocate(self, uow: SqlUnitOfWork, order_id: str) -> Any: ...
+    def allocate(
+        self, uow: SqlUnitOfWork, order_id: str, held: Sequence[Reservation] | None = None
+    ) -> Any: ...
 
     def release(self, uow: SqlUnitOfWork, order_id: str, *, reason: str) -> int: ...
 
@@ -108,6 +119,34 @@ class Placed:
     order_id: str
     access_token: str | None
     payment_pending: bool
+    # The order as this placement left it, when it knows all of it (no read-back needed).
+    view: OrderView | None = None
+    # The response for the Idempotency-Key was stored in the transaction that paid.
+    responded: bool = False
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What transaction 1 wrote, so transaction 2 can write compare-and-set without reading."""
+
+    order: Order
+    payment: Payment
+    reservations: tuple[Reservation, ...]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """The state an answer left, when this call applied it knowing everything."""
+
+    order: Order
+    payment: Payment
+    fulfillments: tuple[FulfillmentOrder, ...]
+    at: datetime
+    responded: bool = False  # the idempotent response was stored with this state
+
+
+class _StaleOrder(Conflict):
+    """The order changed after it was read: its payment cannot be recorded on that state."""
 
 
 def hash_token(token: str) -> str:
@@ -139,7 +178,12 @@ class CheckoutService:
     # --- placing -------------------------------------------------------------------------------
 
     def place_order(
-        self, principal: Principal | None, cart_token: str | None, draft: OrderDraft, claim: Claim
+        self,
+        principal: Principal | None,
+        cart_token: str | None,
+        draft: OrderDraft,
+        claim: Claim,
+        respond: Respond | None = None,
     ) -> Placed:
         """Create the order from the cart, reserve its stock and authorize its payment.
 
@@ -147,7 +191,9 @@ class CheckoutService:
         are one transaction; the gateway is called after it commits, with the order's key, so
         a retry or a concurrent duplicate never charges twice. Raises 409 when stock ran out
         (nothing is created), 402 when the payment was declined (the order exists, failed,
-        with its stock released).
+        with its stock released). ``respond`` renders the 201 body: when the payment is
+        recorded and nothing is left to do, that body is stored for the key in the same
+        transaction (``Placed.responded``).
         """
         if claim.resource_id is not None:  # an earlier attempt created it: finish that one
             return self._resume(claim.resource_id)
@@ -160,8 +206,9 @@ class CheckoutService:
         )
         if not draft.payment_token.strip():
             raise ValidationFailed.on("payment.token", "A payment token is required", "required")
-        cart = self._carts.get_for_checkout(principal, cart_token, draft.cart_id)
-        quote, offers = self._carts.quote_with_offers(cart, shipping_address.country)
+        with self._db.reading():  # the cart, its offers, shipping and VAT: one snapshot
+            cart = self._carts.get_for_checkout(principal, cart_token, draft.cart_id)
+            quote, offers = self._carts.quote_with_offers(cart, shipping_address.country)
         if not quote.lines:
             raise ValidationFailed.on("cart_id", "The cart is empty", "empty")
         order_id = new_id("ord")
@@ -197,18 +244,20 @@ class CheckoutService:
         guest_token = secrets.token_urlsafe(24) if order.customer_id is None else None
         now = self._clock.now()
         actor = _actor(principal)
+        titles = {o_id: o.title for o_id, o in offers.items()}
+        address = _address_json(shipping_address)
         with self._uow(actor) as uow:
             orders_store.insert_order(
                 uow.conn,
                 order,
-                titles={o_id: o.title for o_id, o in offers.items()},
+                titles=titles,
                 cart_id=cart.id,
                 access_token_hash=hash_token(guest_token) if guest_token else None,
-                shipping_address=_address_json(shipping_address),
+                shipping_address=address,
                 billing_address=_address_json(billing_address) if billing_address else None,
                 at=now,
             )
-            self._inventory.reserve(
+            held = self._inventory.reserve(
                 uow,
                 order_id,
                 [
@@ -217,6 +266,7 @@ class CheckoutService:
                 ],
                 destination_country=shipping_address.country,
                 now=now,
+                new_order=True,
             )
             payment = self._payments.start(uow.conn, new_id("pay"), order_id, order.grand_total)
             # the cart as priced: a change made meanwhile (another tab) refuses the order
@@ -224,11 +274,42 @@ class CheckoutService:
             IdempotencyStore.attach(uow.conn, claim, order_id)
             uow.record(*placed.events)
             uow.commit()
+
+        def view(state: _Recorded) -> OrderView:
+            return OrderView(
+                order=state.order,
+                titles=titles,
+                shipping_address=address,
+                fulfillments=list(state.fulfillments),
+                payment=state.payment,
+                returns=[],
+                created_at=now,
+                updated_at=state.at,
+            )
+
+        def finish(conn: Connection, state: _Recorded) -> None:
+            assert respond is not None
+            body = respond(view(state), guest_token)
+            IdempotencyStore.complete_in(conn, claim, 201, body)
+
         result = self._payments.authorize(payment, draft.payment_token)
         if result is None:
-            return Placed(order_id, guest_token, payment_pending=True)
-        self.record_authorization(order_id, result)
-        return Placed(order_id, guest_token, payment_pending=False)
+            pending = _Recorded(order, payment, (), now)
+            return Placed(order_id, guest_token, payment_pending=True, view=view(pending))
+        recorded = self.record_authorization(
+            order_id,
+            result,
+            known=_Known(order, payment, held.reservations),
+            # a capture at placement changes the payment after this: answer after it
+            finish=finish if respond is not None and not self._capture_at_placement else None,
+        )
+        return Placed(
+            order_id,
+            guest_token,
+            payment_pending=False,
+            view=view(recorded) if recorded is not None else None,
+            responded=recorded is not None and recorded.responded,
+        )
 
     def _resume(self, order_id: str) -> Placed:
         with self._db.read() as conn:
@@ -241,45 +322,91 @@ class CheckoutService:
 
     # --- recording the gateway's answer --------------------------------------------------------
 
-    def record_authorization(self, order_id: str, result: GatewayResult) -> None:
+    def record_authorization(
+        self,
+        order_id: str,
+        result: GatewayResult,
+        *,
+        known: _Known | None = None,
+        finish: Callable[[Connection, _Recorded], None] | None = None,
+    ) -> _Recorded | None:
         """Apply an answer to authorize or confirm (from a request or the reconciler).
 
-        Raises 402 when declined. Idempotent: an answer already recorded changes nothing.
+        ``known`` is what the caller wrote in transaction 1: the answer is then recorded
+        compare-and-set against it without reading, and the resulting state is returned;
+        ``finish`` then runs in the same transaction with that state. Raises 402 when
+        declined. Idempotent: an answer already recorded changes nothing.
         """
         try:
-            updated, void = self._apply_authorization(order_id, result, hold_kept=True)
+            try:
+                updated, void, recorded = self._apply_authorization(
+                    order_id, result, hold_kept=True, known=known, finish=finish
+                )
+            except _StaleOrder:
+                if known is None:
+                    raise
+                # Something moved since transaction 1 (an expiry, the reconciler): start over
+                # from what is stored.
+                updated, void, recorded = self._apply_authorization(
+                    order_id, result, hold_kept=True, known=None
+                )
         except HoldReleased:
             # The stock was released (the reservation expired) while the customer paid: the
             # order cannot be fulfilled, so it is cancelled and the authorization voided.
-            updated, void = self._apply_authorization(order_id, result, hold_kept=False)
+            updated, void, recorded = self._apply_authorization(
+                order_id, result, hold_kept=False, known=None
+            )
         if void:
             self._payments.void(order_id)
+            recorded = None
         elif updated.status is PaymentStatus.AUTHORIZED and self._capture_at_placement:
-            self._capture_quietly(order_id)
+            captured = self._capture_quietly(order_id)
+            if recorded is not None and captured is not None:
+                recorded = replace(recorded, payment=captured)
         if updated.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
             raise PaymentDeclined(
                 result.decline_message or "The payment was declined",
                 order_id=order_id,
                 decline_code=result.decline_code,
             )
+        return recorded
 
     def _apply_authorization(
-        self, order_id: str, result: GatewayResult, *, hold_kept: bool
-    ) -> tuple[Payment, bool]:
-        """Record ``result`` in one unit of work; (the payment, whether to void it)."""
+        self,
+        order_id: str,
+        result: GatewayResult,
+        *,
+        hold_kept: bool,
+        known: _Known | None,
+        finish: Callable[[Connection, _Recorded], None] | None = None,
+    ) -> tuple[Payment, bool, _Recorded | None]:
+        """Record ``result`` in one unit of work: the payment, whether to void it, and the
+        state left when ``known`` made reading unnecessary."""
         void = False
+        recorded: _Recorded | None = None
         with self._uow(Actor("system", "checkout")) as uow:
-            payment = self._payments.of_order(uow.conn, order_id)
+            if known is not None:
+                payment = known.payment
+            else:
+                payment = self._payments.of_order(uow.conn, order_id)
             updated = payment.record_authorization(result)
             if not self._payments.record(uow.conn, payment, updated):
-                return updated, False  # another request recorded an answer first
-            record = orders_store.get_order(uow.conn, order_id)
-            assert record is not None
-            order = record.order
+                if known is not None:
+                    raise _StaleOrder("The payment changed meanwhile")
+                return updated, False, None  # another request recorded an answer first
+            if known is not None:
+                order = known.order
+            else:
+                record = orders_store.get_order(uow.conn, order_id)
+                assert record is not None
+                order = record.order
             now = self._clock.now()
             if updated.status is PaymentStatus.AUTHORIZED and updated != payment:
                 if order.status is OrderStatus.AWAITING_PAYMENT and hold_kept:
-                    self._mark_paid(uow, order, updated)
+                    paid, fulfillments = self._mark_paid(
+                        uow, order, updated, known.reservations if known else None
+                    )
+                    recorded = _Recorded(paid, updated, tuple(fulfillments), now)
                 else:
                     if order.status is OrderStatus.AWAITING_PAYMENT:
                         cancelled = order.cancel("reservation_expired", [])
@@ -292,28 +419,42 @@ class CheckoutService:
                 and order.status is OrderStatus.AWAITING_PAYMENT
             ):
                 failed = order.mark_payment_failed(result.decline_code or "declined")
-                orders_store.update_order(uow.conn, order, failed.value, now)
+                if not orders_store.update_order(uow.conn, order, failed.value, now):
+                    raise _StaleOrder("The order changed meanwhile; retry")
                 self._inventory.release(uow, order_id, reason="payment_failed")
                 uow.record(*failed.events)
+            elif updated.status is PaymentStatus.REQUIRES_ACTION:
+                recorded = _Recorded(order, updated, (), now)
+            if recorded is not None and finish is not None:
+                finish(uow.conn, recorded)
+                recorded = replace(recorded, responded=True)
             uow.commit()
-        return updated, void
+        return updated, void, recorded
 
-    def _mark_paid(self, uow: SqlUnitOfWork, order: Order, payment: Payment) -> None:
+    def _mark_paid(
+        self,
+        uow: SqlUnitOfWork,
+        order: Order,
+        payment: Payment,
+        reservations: tuple[Reservation, ...] | None,
+    ) -> tuple[Order, list[FulfillmentOrder]]:
         assert payment.authorization_id is not None
         paid = order.mark_paid(payment.authorization_id, payment.amount)
         now = self._clock.now()
         if not orders_store.update_order(uow.conn, order, paid.value, now):
-            raise Conflict("The order changed meanwhile; retry")
-        self._inventory.allocate(uow, order.id)
+            raise _StaleOrder("The order changed meanwhile; retry")
+        self._inventory.allocate(uow, order.id, reservations)
         fulfillments = split_fulfillments(paid.value)
         orders_store.insert_fulfillments(uow.conn, fulfillments, now)
         uow.record(*paid.events, *(f.created() for f in fulfillments))
+        return paid.value, fulfillments
 
-    def _capture_quietly(self, order_id: str) -> None:
+    def _capture_quietly(self, order_id: str) -> Payment | None:
         try:
-            self._payments.capture(order_id)
+            return self._payments.capture(order_id)
         except Exception:  # the reconciler retries captures; the order is paid either way
             log.warning("capture of order %s failed; the reconciler will retry", order_id)
+            return None
 
     def confirm_payment(
         self, principal: Principal | None, order_id: str, access_token: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # The read transaction that ``reading()`` opened in this thread or task, if any.
+        self._shared: ContextVar[Connection | None] = ContextVar(f"read-{id(self)}", default=None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,10 +125,35 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (deferred on SQLite), rolled back at the end."""
+        """A read-only transaction (deferred on SQLite), rolled back at the end.
+
+        Inside :meth:`reading` it is that block's transaction instead.
+        """
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared
+            return
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every :meth:`read` inside this block shares one read transaction.
+
+        A use case that reads through several services (checkout loads the cart, its offers,
+        shipping rules and VAT classes) then pays for one BEGIN and sees one consistent
+        snapshot. Writes are not affected: a unit of work always has its own connection.
+        """
+        if self._shared.get() is not None:
+            yield
+            return
+        with self.read() as conn:
+            token = self._shared.set(conn)
+            try:
+                yield
+            finally:
+                self._shared.reset(token)
 
     def connect_for_write(self) -> Connection:
         """A connection whose next transaction takes the write lock at BEGIN on SQLite."""

@@ -174,11 +174,17 @@ class IdempotencyStore:
     def complete(self, claim: Claim, status: int, body: Any) -> None:
         """Store the response to replay for later requests with the same key."""
         with self._db.write() as conn:
-            conn.execute(
-                idempotency_keys.update()
-                .where(idempotency_keys.c.scope == claim.scope, idempotency_keys.c.key == claim.key)
-                .values(status="done", response_status=status, response_body=body)
-            )
+            self.complete_in(conn, claim, status, body)
+
+    @staticmethod
+    def complete_in(conn: Connection, claim: Claim, status: int, body: Any) -> None:
+        """Store the response inside the transaction that produced it, so the outcome and
+        its replay commit together."""
+        conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.scope == claim.scope, idempotency_keys.c.key == claim.key)
+            .values(status="done", response_status=status, response_body=body)
+        )
 
     def release(self, claim: Claim) -> None:
         """Give the key back after a request that changed nothing (e.g. it was invalid)."""

@@ -16,6 +16,8 @@ def record_stock_changes(
     owners: Mapping[str, Iterable[str]],
     *,
     default_threshold: int,
+    after: Mapping[str, int] | None = None,
+    thresholds: Mapping[str, int] | None = None,
 ) -> None:
     """Record one ``StockChanged`` per SKU whose available units moved, merged with any
     recorded earlier in this unit of work, and ``LowStock`` when the merged change crossed
@@ -25,11 +27,15 @@ def record_stock_changes(
     ``owners`` the fulfillers whose warehouses it touched. Merging keeps subscribers (caches,
     the catalog's offers, webhooks) at one event per SKU per commit, however many steps of
     one transaction touched it (checkout reserving several orders, a feed batch).
+
+    ``after`` and ``thresholds``, when the caller already knows them (a reservation computes
+    them from its snapshot), spare the two reads.
     """
     if not before:
         return
-    after = store.available_totals(uow.conn, before)
-    limits = store.thresholds(uow.conn, before)
+    if after is None:
+        after = store.available_totals(uow.conn, before)
+    limits = store.thresholds(uow.conn, before) if thresholds is None else thresholds
     earlier = {e.sku: e for e in uow.events if isinstance(e, StockChanged)}
     dropped = {id(e) for e in earlier.values() if e.sku in before}
     dropped |= {id(e) for e in uow.events if isinstance(e, LowStock) and e.sku in before}

@@ -11,6 +11,7 @@ expiry sweeper racing for the same hold cannot both win.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
@@ -23,6 +24,7 @@ from bazaar.inventory.model import (
     Reservation,
     ReservationStatus,
     StockBusy,
+    StockLevel,
     Warehouse,
 )
 from bazaar.kernel.errors import Conflict, FieldError
@@ -33,6 +35,14 @@ from bazaar.kernel.ids import new_id
 RESERVE_ATTEMPTS = 5
 
 __all__ = ["HoldReleased", "StockBusy"]  # raised here; defined with the rules in model.py
+
+
+@dataclass(frozen=True)
+class HeldStock:
+    """What a reservation decided and wrote: checkout keeps it to allocate at payment."""
+
+    allocation: Allocation
+    reservations: tuple[Reservation, ...]
 
 
 class BrokenStockInvariant(RuntimeError):
@@ -53,15 +63,19 @@ def reserve(
     destination_country: str,
     now: datetime,
     ttl: timedelta,
+    levels: Sequence[StockLevel] | None = None,
 ) -> tuple[Allocation, list[Reservation]]:
     """Choose warehouses for ``lines`` and hold exactly the units the allocation takes.
 
-    Raises ``InsufficientStock`` (nothing is held then) or ``StockBusy``.
+    ``levels``, when given, are the counts just read for these SKUs and warehouses (the
+    first attempt chooses from them; a retry re-reads). Raises ``InsufficientStock``
+    (nothing is held then) or ``StockBusy``.
     """
     skus = sorted({line.sku for line in lines})
     warehouse_ids = [w.id for w in warehouses]
     for _ in range(RESERVE_ATTEMPTS):
-        stock = store.levels(conn, skus, warehouse_ids)
+        stock = list(levels) if levels is not None else store.levels(conn, skus, warehouse_ids)
+        levels = None
         allocation = choose_allocation(
             lines, stock, warehouses, destination_country=destination_country
         )
@@ -97,24 +111,27 @@ def reserve(
 def allocate(conn: Connection, rows: Sequence[Reservation], now: datetime) -> list[HeldUnits]:
     """Reserved units of one order become allocated; already allocated ones are left alone.
 
-    Raises ``HoldReleased`` when the order's holds were released first (nothing moves then,
-    as the caller's unit of work rolls back).
+    ``rows`` are the order's reservations as last read (or as just written by
+    :func:`reserve`). Every reserved row moves in one compare-and-set statement; if any of
+    them moved meanwhile (the sweeper released an expired hold) this raises
+    ``HoldReleased`` and the caller's unit of work rolls back, so nothing moves.
     """
-    moved: list[HeldUnits] = []
-    for r in rows:
-        if r.status is ReservationStatus.RELEASED:
-            raise HoldReleased(
-                f"The stock held for order {r.order_id} was released",
-                errors=[FieldError("order_id", "Reservation released", "reservation_released")],
-            )
-        if r.status is not ReservationStatus.RESERVED:
-            continue
-        if not store.move_reservation(conn, r, ReservationStatus.ALLOCATED, now):
-            raise HoldReleased(f"The stock held for order {r.order_id} was moved meanwhile")
+    if any(r.status is ReservationStatus.RELEASED for r in rows):
+        order_id = rows[0].order_id
+        raise HoldReleased(
+            f"The stock held for order {order_id} was released",
+            errors=[FieldError("order_id", "Reservation released", "reservation_released")],
+        )
+    reserved = [r for r in rows if r.status is ReservationStatus.RESERVED]
+    if not reserved:
+        return []
+    moved = store.move_reserved(conn, [r.id for r in reserved], ReservationStatus.ALLOCATED, now)
+    if moved != len(reserved):
+        raise HoldReleased(f"The stock held for order {reserved[0].order_id} was moved meanwhile")
+    for r in reserved:
         if not store.allocate_units(conn, r.sku, _warehouse(r), r.quantity, now):
             raise BrokenStockInvariant(f"reservation {r.id} holds units the level lacks")
-        moved.append(held_units(r))
-    return moved
+    return [held_units(r) for r in reserved]
 
 
 def release(conn: Connection, rows: Sequence[Reservation], now: datetime) -> list[HeldUnits]:

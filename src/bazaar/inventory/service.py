@@ -24,7 +24,7 @@ from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.inventory import feeds, holds, store
-from bazaar.inventory.allocation import Allocation, AllocationLine
+from bazaar.inventory.allocation import AllocationLine
 from bazaar.inventory.changes import record_stock_changes
 from bazaar.inventory.drafts import WarehouseDraft, WarehousePatch
 from bazaar.inventory.events import (
@@ -39,8 +39,10 @@ from bazaar.inventory.events import (
     StockSynced,
     WarehouseUpdated,
 )
+from bazaar.inventory.holds import HeldStock
 from bazaar.inventory.model import (
     MAX_NAME,
+    Reservation,
     ReservationStatus,
     StockLevel,
     Warehouse,
@@ -50,6 +52,7 @@ from bazaar.inventory.model import (
     require_aware,
 )
 from bazaar.inventory.offers import OfferRow, seed_levels, warehouse_created
+from bazaar.inventory.snapshot import read_snapshot
 from bazaar.inventory.sync import SyncDecision, SyncItem, SyncOutcome
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -323,14 +326,16 @@ class InventoryService:
         *,
         destination_country: str,
         now: datetime,
-    ) -> Allocation:
+        new_order: bool = False,
+    ) -> HeldStock:
         """Choose the warehouses for an order's lines and hold exactly those units.
 
         The allocation is decided now, so the reservation holds the units payment will
         allocate (see docs/inventory.md). Holds expire after ``reservation_ttl``. Raises
         ``InsufficientStock`` naming every short line (``lines[i].quantity``) and nothing is
         held: the caller's unit of work rolls back, its order with it. A second reservation
-        for the same order is a 409.
+        for the same order is a 409; ``new_order`` says the caller created the order in this
+        unit of work, so it cannot have one yet and the check is skipped.
         """
         require_aware(now, "now")
         if not lines:
@@ -338,13 +343,13 @@ class InventoryService:
         for i, line in enumerate(lines):
             check_sku(line.sku, f"lines[{i}].sku")
         conn = uow.conn
-        if store.reservations_of_order(conn, order_id):
+        if not new_order and store.reservations_of_order(conn, order_id):
             raise Conflict(
                 f"Stock is already reserved for order {order_id}",
                 errors=[FieldError("order_id", "Already reserved", "already_reserved")],
             )
-        houses = store.warehouses_of_owners(conn, {line.fulfiller_id for line in lines})
-        before = store.available_totals(conn, {line.sku for line in lines})
+        seen = read_snapshot(conn, {line.sku for line in lines})
+        houses = seen.warehouses_of({line.fulfiller_id for line in lines})
         allocation, held = holds.reserve(
             conn,
             order_id,
@@ -353,20 +358,37 @@ class InventoryService:
             destination_country=destination_country,
             now=now,
             ttl=self.reservation_ttl,
+            levels=seen.levels_in(w.id for w in houses),
         )
         units = tuple(holds.held_units(r) for r in held)
         uow.record(StockReserved(order_id=order_id, units=units, expires_at=held[0].expires_at))
-        self._record_changes(uow, before, self._owners(conn, units))
-        return allocation
+        before = seen.available()
+        after = dict(before)
+        owners: dict[str, set[str]] = {}
+        for u in units:
+            after[u.sku] -= u.quantity
+            owners.setdefault(u.sku, set()).add(seen.warehouses[u.warehouse_id].owner)
+        record_stock_changes(
+            uow,
+            before,
+            owners,
+            default_threshold=self._low_stock_threshold,
+            after=after,
+            thresholds=seen.thresholds,
+        )
+        return HeldStock(allocation, tuple(held))
 
-    def allocate(self, uow: SqlUnitOfWork, order_id: str) -> None:
+    def allocate(
+        self, uow: SqlUnitOfWork, order_id: str, held: Sequence[Reservation] | None = None
+    ) -> None:
         """At payment: the order's reserved units become allocated. Repeating it does nothing.
 
-        A hold that expired but was not swept yet is still allocated. A released hold
-        (expired and swept, or cancelled) raises ``HoldReleased`` (409), and the caller
-        refunds instead of shipping units nobody holds.
+        ``held`` are the order's reservations as :meth:`reserve` returned them, when the
+        caller still has them; otherwise they are read. A hold that expired but was not swept
+        yet is still allocated. A released hold (expired and swept, or cancelled) raises
+        ``HoldReleased`` (409), and the caller refunds instead of shipping units nobody holds.
         """
-        rows = store.reservations_of_order(uow.conn, order_id)
+        rows = list(held) if held is not None else store.reservations_of_order(uow.conn, order_id)
         if not rows:
             raise NotFound(f"No stock is reserved for order {order_id}")
         moved = holds.allocate(uow.conn, rows, self._clock.now())
