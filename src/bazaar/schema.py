@@ -15,6 +15,8 @@ from bazaar.infra.db import metadata
 from bazaar.inventory import store as _inventory  # noqa: F401
 from bazaar.jobs import store as _jobs  # noqa: F401
 from bazaar.media import store as _media  # noqa: F401
+from bazaar.orders import fulfillment_store as _fulfillments  # noqa: F401
+from bazaar.orders import returns_store as _returns  # noqa: F401
 from bazaar.orders import store as _orders  # noqa: F401
 from bazaar.payments import store as _payments  # noqa: F401
 from bazaar.search import store as _search  # noqa: F401

@@ -42,6 +42,7 @@ from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, PaymentRequired, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
+from bazaar.orders import fulfillment_store
 from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
 from bazaar.orders.fulfillment import FulfillmentOrder, split_fulfillments
@@ -445,7 +446,7 @@ class CheckoutService:
             raise _StaleOrder("The order changed meanwhile; retry")
         self._inventory.allocate(uow, order.id, reservations)
         fulfillments = split_fulfillments(paid.value)
-        orders_store.insert_fulfillments(uow.conn, fulfillments, now)
+        fulfillment_store.insert_fulfillments(uow.conn, fulfillments, now)
         uow.record(*paid.events, *(f.created() for f in fulfillments))
         return paid.value, fulfillments
 

@@ -24,7 +24,7 @@ from bazaar.kernel.errors import Conflict, NotFound, PermissionDenied
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.money import Money
-from bazaar.orders import store
+from bazaar.orders import fulfillment_store, returns_store, store
 from bazaar.orders.access import require_access
 from bazaar.orders.events import LineQuantity, ReturnLine
 from bazaar.orders.fulfillment import FulfillmentOrder, FulfillmentStatus
@@ -87,9 +87,9 @@ class OrderService:
             record = store.get_order(conn, order_id)
             if record is None:
                 raise NotFound("No such order")
-            fulfillments = store.fulfillments_of(conn, [order_id])[order_id]
+            fulfillments = fulfillment_store.fulfillments_of(conn, [order_id])[order_id]
             payment = self._payments_of(conn, order_id)
-            returns = store.returns_of(conn, order_id, record.order.currency)
+            returns = returns_store.returns_of(conn, order_id, record.order.currency)
         return OrderView(
             order=record.order,
             titles=record.titles,
@@ -119,7 +119,7 @@ class OrderService:
                 conn, customer_id=customer_id, after_id=after_id, limit=limit
             )
             records = store.orders_by_ids(conn, ids)
-            fulfillments = store.fulfillments_of(conn, ids)
+            fulfillments = fulfillment_store.fulfillments_of(conn, ids)
         return [
             OrderView(
                 order=records[i].order,
@@ -168,7 +168,7 @@ class OrderService:
             order = record.order
             if unpaid_only and order.status is not OrderStatus.AWAITING_PAYMENT:
                 return
-            fulfillments = store.fulfillments_of(uow.conn, [order_id])[order_id]
+            fulfillments = fulfillment_store.fulfillments_of(uow.conn, [order_id])[order_id]
             cancelled = order.cancel(reason, fulfillments)
             if cancelled.value is order:
                 return
@@ -179,7 +179,7 @@ class OrderService:
             for f in fulfillments:
                 if not f.is_finished:  # cancelled ones are finished already
                     change = f.cancel(reason)
-                    store.update_fulfillment(uow.conn, f, change.value, now)
+                    fulfillment_store.update_fulfillment(uow.conn, f, change.value, now)
                     events += change.events
             self._stock.release(uow, order_id, reason=reason)
             payment = self._payments_of(uow.conn, order_id)
@@ -229,7 +229,7 @@ class OrderService:
             if f.status is FulfillmentStatus.PENDING:
                 # The retailer's own fulfillment: shipping it is accepting it.
                 accepted = f.accept()
-                store.update_fulfillment(uow.conn, f, accepted.value, self._clock.now())
+                fulfillment_store.update_fulfillment(uow.conn, f, accepted.value, self._clock.now())
                 uow.record(*accepted.events)
                 f = accepted.value
             shipped = f.ship(
@@ -266,7 +266,7 @@ class OrderService:
         self, uow: SqlUnitOfWork, fulfillment_id: str
     ) -> tuple[FulfillmentOrder, Order, list[FulfillmentOrder]]:
         f = (
-            store.get_fulfillment(uow.conn, fulfillment_id)
+            fulfillment_store.get_fulfillment(uow.conn, fulfillment_id)
             if is_valid_id(fulfillment_id, "ful")
             else None
         )
@@ -274,7 +274,11 @@ class OrderService:
             raise NotFound("No such fulfillment order")
         record = store.get_order(uow.conn, f.order_id)
         assert record is not None
-        return f, record.order, store.fulfillments_of(uow.conn, [f.order_id])[f.order_id]
+        return (
+            f,
+            record.order,
+            fulfillment_store.fulfillments_of(uow.conn, [f.order_id])[f.order_id],
+        )
 
     def _save_fulfillment(
         self,
@@ -285,7 +289,7 @@ class OrderService:
         change: Changed[FulfillmentOrder],
     ) -> FulfillmentOrder:
         now = self._clock.now()
-        if not store.update_fulfillment(uow.conn, before, change.value, now):
+        if not fulfillment_store.update_fulfillment(uow.conn, before, change.value, now):
             raise Conflict("The fulfillment order changed meanwhile; retry")
         current = [change.value if x.id == before.id else x for x in fulfillments]
         synced = order.sync_fulfillments(current)
@@ -311,12 +315,12 @@ class OrderService:
             require_access(uow.conn, principal, order_id, access_token)
             record = store.get_order(uow.conn, order_id)
             assert record is not None
-            fulfillments = store.fulfillments_of(uow.conn, [order_id])[order_id]
-            returns = store.returns_of(uow.conn, order_id, record.order.currency)
+            fulfillments = fulfillment_store.fulfillments_of(uow.conn, [order_id])[order_id]
+            returns = returns_store.returns_of(uow.conn, order_id, record.order.currency)
             requested = request_return(
                 record.order, fulfillments, returns, lines, return_id=new_id("ret"), reason=reason
             )
-            store.insert_return(uow.conn, requested.value, self._clock.now())
+            returns_store.insert_return(uow.conn, requested.value, self._clock.now())
             uow.record(*requested.events)
             uow.commit()
         return requested.value
@@ -340,7 +344,7 @@ class OrderService:
             received = request.receive(restock)
             order = record.order
             now = self._clock.now()
-            if not store.update_return(uow.conn, request, received.value, now):
+            if not returns_store.update_return(uow.conn, request, received.value, now):
                 raise Conflict("The return changed meanwhile; retry")
             for line in received.value.lines:
                 if line.restock:
@@ -353,7 +357,7 @@ class OrderService:
             )
             if not store.update_order(uow.conn, order, refunded_order.value, now):
                 raise Conflict("The order changed meanwhile; retry")
-            store.update_return(uow.conn, received.value, refunded_return.value, now)
+            returns_store.update_return(uow.conn, received.value, refunded_return.value, now)
             amount = refunded_return.value.refunded
             if amount is not None and amount.amount > 0:
                 self._payments.record_refund_intent(
@@ -375,7 +379,7 @@ class OrderService:
         with self._uow(principal.actor) as uow:
             request, _ = self._load_return(uow, return_id)
             changed = change(request)
-            if not store.update_return(uow.conn, request, changed.value, self._clock.now()):
+            if not returns_store.update_return(uow.conn, request, changed.value, self._clock.now()):
                 raise Conflict("The return changed meanwhile; retry")
             uow.record(*changed.events)
             uow.commit()
@@ -383,13 +387,15 @@ class OrderService:
 
     @staticmethod
     def _load_return(uow: SqlUnitOfWork, return_id: str) -> tuple[ReturnRequest, store.OrderRecord]:
-        found = store.get_return(uow.conn, return_id) if is_valid_id(return_id, "ret") else None
+        found = (
+            returns_store.get_return(uow.conn, return_id) if is_valid_id(return_id, "ret") else None
+        )
         if found is None:
             raise NotFound("No such return")
         order_id, row = found
         record = store.get_order(uow.conn, order_id)
         assert record is not None
-        return store.return_from_row(row, record.order.currency), record
+        return returns_store.return_from_row(row, record.order.currency), record
 
     # --- repairing -----------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
-"""Orders, their lines and shipping charges, fulfillment orders and returns.
+"""Orders, their lines and shipping charges.
 
 An order is written once with its lines and shipping charges; afterwards only its status
-columns and the lines' refunded quantities change. Fulfillment orders and returns keep their
-small nested parts (lines, shipments) as JSON: they are always read and written whole.
+columns and the lines' refunded quantities change. Fulfillment orders and returns have their
+own modules (``fulfillment_store``, ``returns_store``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,7 @@ from sqlalchemy.engine import Connection
 
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
 from bazaar.kernel.money import Money
-from bazaar.orders.events import LineQuantity, ReturnLine
-from bazaar.orders.fulfillment import (
-    FulfillmentLine,
-    FulfillmentOrder,
-    FulfillmentStatus,
-    Shipment,
-)
 from bazaar.orders.model import Order, OrderLine, OrderStatus, Progress, ShippingLine
-from bazaar.orders.returns import ReturnRequest, ReturnStatus
 
 orders = sa.Table(
     "orders",
@@ -91,42 +83,6 @@ order_shipping = sa.Table(
     sa.Column("total", sa.BigInteger, nullable=False),
     sa.Column("refunded", sa.Boolean, nullable=False),
 )
-
-fulfillment_orders = sa.Table(
-    "fulfillment_orders",
-    metadata,
-    IdColumn(),
-    sa.Column("order_id", sa.String(40), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("fulfiller_id", sa.String(40), nullable=False),
-    sa.Column("status", sa.String(24), nullable=False),
-    sa.Column("lines", Json, nullable=False),
-    sa.Column("shipping", sa.BigInteger, nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("shipments", Json, nullable=False),
-    sa.Column("reason", sa.String(200), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.UniqueConstraint("order_id", "fulfiller_id"),
-    sa.Index(None, "fulfiller_id", "status", "id"),
-)
-
-order_returns = sa.Table(
-    "order_returns",
-    metadata,
-    IdColumn(),
-    sa.Column("order_id", sa.String(40), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("lines", Json, nullable=False),
-    sa.Column("reason", sa.String(500), nullable=False),
-    sa.Column("fulfiller_ids", Json, nullable=False),
-    sa.Column("refund_id", sa.String(40), nullable=True),
-    sa.Column("refunded", sa.BigInteger, nullable=True),
-    sa.Column("rejection_reason", sa.String(500), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "order_id"),
-)
-
 
 # --- orders ----------------------------------------------------------------------------------
 
@@ -397,193 +353,3 @@ def order_ids_in_status(
         .limit(limit)
     )
     return list(conn.execute(query).scalars())
-
-
-# --- fulfillment orders ----------------------------------------------------------------------
-
-
-def _fulfillment_values(f: FulfillmentOrder) -> dict[str, Any]:
-    return {
-        "status": f.status.value,
-        "lines": [
-            {
-                "line_id": line.line_id,
-                "offer_id": line.offer_id,
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "shipped": line.shipped,
-                "rejected": line.rejected,
-            }
-            for line in f.lines
-        ],
-        "shipments": [
-            {
-                "id": s.id,
-                "lines": [{"line_id": q.line_id, "quantity": q.quantity} for q in s.lines],
-                "carrier": s.carrier,
-                "tracking_number": s.tracking_number,
-            }
-            for s in f.shipments
-        ],
-        "reason": f.reason,
-    }
-
-
-def insert_fulfillments(conn: Connection, items: Sequence[FulfillmentOrder], at: datetime) -> None:
-    if items:
-        conn.execute(
-            fulfillment_orders.insert(),
-            [
-                {
-                    "id": f.id,
-                    "order_id": f.order_id,
-                    "fulfiller_id": f.fulfiller_id,
-                    "shipping": f.shipping.amount,
-                    "currency": f.shipping.currency,
-                    "created_at": at,
-                    "updated_at": at,
-                    **_fulfillment_values(f),
-                }
-                for f in items
-            ],
-        )
-
-
-def update_fulfillment(
-    conn: Connection, before: FulfillmentOrder, after: FulfillmentOrder, at: datetime
-) -> bool:
-    """Compare-and-set on the status, like :func:`update_order`."""
-    result = conn.execute(
-        fulfillment_orders.update()
-        .where(
-            fulfillment_orders.c.id == after.id,
-            fulfillment_orders.c.status == before.status.value,
-        )
-        .values(updated_at=at, **_fulfillment_values(after))
-    )
-    return result.rowcount == 1
-
-
-def _fulfillment(row: Any) -> FulfillmentOrder:
-    return FulfillmentOrder(
-        id=row["id"],
-        order_id=row["order_id"],
-        fulfiller_id=row["fulfiller_id"],
-        lines=tuple(FulfillmentLine(**line) for line in row["lines"]),
-        shipping=Money(row["shipping"], row["currency"]),
-        status=FulfillmentStatus(row["status"]),
-        shipments=tuple(
-            Shipment(
-                id=s["id"],
-                lines=tuple(LineQuantity(q["line_id"], q["quantity"]) for q in s["lines"]),
-                carrier=s["carrier"],
-                tracking_number=s["tracking_number"],
-            )
-            for s in row["shipments"]
-        ),
-        reason=row["reason"],
-    )
-
-
-def fulfillments_of(
-    conn: Connection, order_ids: Iterable[str]
-) -> dict[str, list[FulfillmentOrder]]:
-    wanted = sorted(set(order_ids))
-    found: dict[str, list[FulfillmentOrder]] = {oid: [] for oid in wanted}
-    if not wanted:
-        return found
-    query = (
-        sa.select(fulfillment_orders)
-        .where(fulfillment_orders.c.order_id.in_(wanted))
-        .order_by(fulfillment_orders.c.order_id, fulfillment_orders.c.fulfiller_id)
-    )
-    for row in conn.execute(query).mappings():
-        found[row["order_id"]].append(_fulfillment(row))
-    return found
-
-
-def get_fulfillment(conn: Connection, fulfillment_id: str) -> FulfillmentOrder | None:
-    row = (
-        conn.execute(sa.select(fulfillment_orders).where(fulfillment_orders.c.id == fulfillment_id))
-        .mappings()
-        .first()
-    )
-    return _fulfillment(row) if row else None
-
-
-# --- returns ---------------------------------------------------------------------------------
-
-
-def _return_values(r: ReturnRequest) -> dict[str, Any]:
-    return {
-        "status": r.status.value,
-        "lines": [
-            {"line_id": line.line_id, "quantity": line.quantity, "restock": line.restock}
-            for line in r.lines
-        ],
-        "refund_id": r.refund_id,
-        "refunded": r.refunded.amount if r.refunded is not None else None,
-        "rejection_reason": r.rejection_reason,
-    }
-
-
-def insert_return(conn: Connection, r: ReturnRequest, at: datetime) -> None:
-    conn.execute(
-        order_returns.insert(),
-        {
-            "id": r.id,
-            "order_id": r.order_id,
-            "reason": r.reason,
-            "fulfiller_ids": list(r.fulfiller_ids),
-            "created_at": at,
-            "updated_at": at,
-            **_return_values(r),
-        },
-    )
-
-
-def update_return(
-    conn: Connection, before: ReturnRequest, after: ReturnRequest, at: datetime
-) -> bool:
-    result = conn.execute(
-        order_returns.update()
-        .where(order_returns.c.id == after.id, order_returns.c.status == before.status.value)
-        .values(updated_at=at, **_return_values(after))
-    )
-    return result.rowcount == 1
-
-
-def _return(row: Any, currency: str) -> ReturnRequest:
-    return ReturnRequest(
-        id=row["id"],
-        order_id=row["order_id"],
-        lines=tuple(ReturnLine(**line) for line in row["lines"]),
-        reason=row["reason"],
-        fulfiller_ids=tuple(row["fulfiller_ids"]),
-        status=ReturnStatus(row["status"]),
-        refund_id=row["refund_id"],
-        refunded=Money(row["refunded"], currency) if row["refunded"] is not None else None,
-        rejection_reason=row["rejection_reason"],
-    )
-
-
-def returns_of(conn: Connection, order_id: str, currency: str) -> list[ReturnRequest]:
-    query = sa.select(order_returns).where(order_returns.c.order_id == order_id)
-    return [
-        _return(row, currency)
-        for row in conn.execute(query.order_by(order_returns.c.id)).mappings()
-    ]
-
-
-def get_return(conn: Connection, return_id: str) -> tuple[str, Any] | None:
-    """(order id, raw row) of a return; the caller converts it with the order's currency."""
-    row = (
-        conn.execute(sa.select(order_returns).where(order_returns.c.id == return_id))
-        .mappings()
-        .first()
-    )
-    return (row["order_id"], row) if row else None
-
-
-def return_from_row(row: Any, currency: str) -> ReturnRequest:
-    return _return(row, currency)
