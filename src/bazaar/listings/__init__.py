@@ -1,0 +1,1 @@
+"""Listings: a seller's offers and new products, normalised, checked and validated."""

@@ -1,0 +1,1 @@
+"""Sellers: applications, their screening, tax ids and payout accounts, and seller status."""
