@@ -1,0 +1,475 @@
+"""The pricing core: every price a customer sees, and every discount a cart gets.
+
+Pure Python; ``now`` is an input. :func:`effective_prices` prices many offers at quantity 1
+(product and listing pages, price facets): price lists, sale prices and price experiments,
+but no cart promotions, which depend on the cart. :func:`price_cart` prices a cart's lines
+(quantity tiers included) and applies promotions, each adjustment with its rule and a
+sentence. The service builds the inputs - a :class:`PricingContext` (shopper, channel,
+coupons entered with their usage counts, first order or not), one :class:`PricingLine` per
+cart line (product, brand, seller, the category and its ancestors, base prices) - and
+keeps :class:`PricingRules` compiled and cached until a rule changes.
+
+Hand-over to the checkout quote, which computes VAT after discounts:
+:func:`reprice_checkout_lines` puts the effective unit prices in the checkout lines;
+:func:`to_discounts` gives one line ``Discount`` per promotion and line (order-level
+promotions are spread here, so quote, cart page and order agree on which line - and so
+which VAT rate - each cent came off); :attr:`PricedCart.free_shipping_fulfillers` names the
+fulfillers whose shipping charge the quote must waive; :meth:`PricedCart.spend_by_promotion`
+is what order placement draws from budgets (see :mod:`bazaar.pricing.stacking`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bazaar.checkout.model import MAX_QUANTITY, CheckoutLine, Discount
+from bazaar.kernel.errors import CurrencyMismatch, FieldError, ValidationFailed
+from bazaar.kernel.money import Money
+from bazaar.pricing.coupons import CouponProblem, EnteredCoupon, RejectedCoupon, accept_coupons
+from bazaar.pricing.experiments import (
+    Experiment,
+    Exposure,
+    Variant,
+    apply_price_tests,
+    assign_variants,
+    promotions_switched_off,
+)
+from bazaar.pricing.price_lists import EffectivePrice, PriceBook, PriceList, SalePrice
+from bazaar.pricing.promotions import Promotion, PromotionLine, describe, evaluate
+from bazaar.pricing.stacking import PromotionSet, SetAside, Stacking, stack_promotions
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    """Who is buying, where and when. ``cart_id`` identifies guests for experiments.
+
+    Raises ``ValidationFailed`` on ``currency`` (unknown) or ``now`` (naive).
+    """
+
+    currency: str
+    channel_id: str
+    now: datetime
+    customer_id: str | None = None
+    customer_group: str | None = None  # None: a guest, who gets no group-only prices
+    cart_id: str | None = None
+    is_first_order: bool = False
+    coupons: tuple[EnteredCoupon, ...] = ()
+
+    def __post_init__(self) -> None:
+        Money.zero(self.currency)
+        if not isinstance(self.now, datetime) or self.now.utcoffset() is None:
+            raise ValidationFailed.on("now", "Must be a timezone-aware datetime", "naive")
+
+    @property
+    def unit_id(self) -> str | None:
+        """Who experiments assign: the customer, else the cart."""
+        return self.customer_id or self.cart_id
+
+
+@dataclass(frozen=True)
+class OfferPrices:
+    """An offer on a listing or product page: its base price in each currency it has."""
+
+    offer_id: str
+    product_id: str
+    base_prices: tuple[Money, ...]
+
+
+@dataclass(frozen=True)
+class PricingLine:
+    """One cart line with what promotions look at; ``category_ids`` include the ancestors."""
+
+    offer_id: str
+    product_id: str
+    seller_id: str  # the fulfiller: free shipping is granted per fulfiller
+    quantity: int
+    base_prices: tuple[Money, ...]
+    category_ids: frozenset[str] = frozenset()
+    brand_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PricingRules:
+    """Everything that sets prices, compiled once; immutable, cacheable, thread-safe."""
+
+    price_book: PriceBook = field(default_factory=PriceBook)
+    promotions: PromotionSet = field(default_factory=PromotionSet)
+    experiments: tuple[Experiment, ...] = ()
+
+    @classmethod
+    def compile(
+        cls,
+        *,
+        price_lists: Iterable[PriceList] = (),
+        sale_prices: Iterable[SalePrice] = (),
+        promotions: Iterable[Promotion] = (),
+        experiments: Iterable[Experiment] = (),
+    ) -> PricingRules:
+        """Index the rules for fast quotes; the order they are given in never matters
+        (experiments that both change one product's price apply in id order).
+
+        Raises ``ValidationFailed`` on duplicate ids (``price_lists[i].id``,
+        ``promotions[i].id``, ``experiments[i].id``).
+        """
+        found = tuple(experiments)
+        for i, experiment in enumerate(found):
+            if experiment.id in {e.id for e in found[:i]}:
+                raise ValidationFailed.on(f"experiments[{i}].id", "Listed twice", "duplicate")
+        ordered = tuple(sorted(found, key=lambda e: e.id))
+        return cls(PriceBook(price_lists, sale_prices), PromotionSet(promotions), ordered)
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingPrices:
+    """Effective prices by offer id, and the experiments the visitor saw them under."""
+
+    prices: Mapping[str, EffectivePrice]
+    exposures: tuple[Exposure, ...]
+
+
+@dataclass(frozen=True)
+class EffectiveLine:
+    """A priced line: ``total = subtotal - discount``; the discount's parts are the
+    adjustments' shares of this line (:meth:`PricedCart.discounts_on`)."""
+
+    offer_id: str
+    quantity: int
+    price: EffectivePrice
+    subtotal: Money
+    discount: Money
+    total: Money
+
+
+@dataclass(frozen=True)
+class PromotionAdjustment:
+    """One applied promotion: its rule, a sentence, and where its ``amount`` landed.
+
+    ``shares`` maps offer id to the part of ``amount`` taken off that line, in cart order;
+    the shares sum to ``amount``.
+    """
+
+    promotion_id: str
+    label: str
+    explanation: str
+    amount: Money
+    shares: Mapping[str, Money]
+    free_shipping_fulfillers: frozenset[str]
+    coupon_code: str | None
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    """The outcome of :func:`price_cart`. Amounts are in ``currency``, before VAT.
+
+    ``total = subtotal - discount``, each the sum over ``lines``; ``discount`` is also the sum
+    of the adjustments' amounts.
+    """
+
+    currency: str
+    lines: tuple[EffectiveLine, ...]
+    adjustments: tuple[PromotionAdjustment, ...]
+    set_aside: tuple[SetAside, ...]
+    rejected_coupons: tuple[RejectedCoupon, ...]
+    exposures: tuple[Exposure, ...]
+    free_shipping_fulfillers: frozenset[str]
+    subtotal: Money
+    discount: Money
+    total: Money
+
+    def line(self, offer_id: str) -> EffectiveLine:
+        """The line of ``offer_id``; raises ``KeyError`` when the cart has none."""
+        for line in self.lines:
+            if line.offer_id == offer_id:
+                return line
+        raise KeyError(offer_id)
+
+    def discounts_on(self, offer_id: str) -> dict[str, Money]:
+        """What each promotion took off the line of ``offer_id``, by promotion id."""
+        return {
+            a.promotion_id: a.shares[offer_id] for a in self.adjustments if offer_id in a.shares
+        }
+
+    def spend_by_promotion(self) -> dict[str, Money]:
+        """What each applied promotion gives, to draw from its budget at order placement."""
+        return {a.promotion_id: a.amount for a in self.adjustments}
+
+
+# --- effective prices -----------------------------------------------------------------------
+
+
+def _effective_price(
+    offer: OfferPrices | PricingLine,
+    quantity: int,
+    context: PricingContext,
+    rules: PricingRules,
+    assignments: Sequence[tuple[Experiment, Variant]],
+) -> tuple[EffectivePrice, tuple[Exposure, ...]] | None:
+    base = next((p for p in offer.base_prices if p.currency == context.currency), None)
+    resolved = rules.price_book.resolve(
+        offer.offer_id,
+        base,
+        quantity,
+        currency=context.currency,
+        channel_id=context.channel_id,
+        customer_group=context.customer_group,
+        now=context.now,
+    )
+    return None if resolved is None else apply_price_tests(resolved, offer.product_id, assignments)
+
+
+def effective_prices(
+    offers: Sequence[OfferPrices], context: PricingContext, rules: PricingRules
+) -> ListingPrices:
+    """Unit prices at quantity 1 for ``offers`` (a listing page, a product's offers).
+
+    Price lists, sale prices and price experiments apply as in a cart, so the price shown
+    is the price charged for one unit before cart promotions. An offer with no price in the
+    context's currency is left out. ``exposures`` lists each experiment once. Cost is a few
+    dictionary look-ups per offer; the rules are not re-read.
+    """
+    assignments = assign_variants(rules.experiments, context.unit_id, context.now)
+    prices: dict[str, EffectivePrice] = {}
+    exposures: dict[Exposure, None] = {}
+    for offer in offers:
+        found = _effective_price(offer, 1, context, rules, assignments)
+        if found is not None:
+            prices[offer.offer_id] = found[0]
+            exposures.update(dict.fromkeys(found[1]))
+    return ListingPrices(prices, tuple(exposures))
+
+
+# --- the cart -------------------------------------------------------------------------------
+
+
+def _input_errors(
+    lines: Sequence[PricingLine],
+    remaining_budgets: Mapping[str, Money],
+    max_order_discount: Money | None,
+    currency: str,
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not lines:
+        errors.append(FieldError("lines", "A cart needs at least one line", "required"))
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        if line.offer_id in seen:
+            errors.append(FieldError(f"lines[{i}].offer_id", "Offer listed twice", "duplicate"))
+        seen.add(line.offer_id)
+        if type(line.quantity) is not int or not 1 <= line.quantity <= MAX_QUANTITY:
+            errors.append(
+                FieldError(f"lines[{i}].quantity", f"1 to {MAX_QUANTITY}", "out_of_range")
+            )
+        errors += [
+            FieldError(f"lines[{i}].base_prices[{j}].amount", "Must not be negative", "negative")
+            for j, base in enumerate(line.base_prices)
+            if base.is_negative()
+        ]
+    if max_order_discount is not None and max_order_discount.is_negative():
+        errors.append(FieldError("max_order_discount.amount", "Must not be negative", "negative"))
+    named = [(f"remaining_budgets[{k}]", v) for k, v in remaining_budgets.items()]
+    named += [("max_order_discount", max_order_discount)] if max_order_discount else []
+    errors += [
+        FieldError(f"{name}.currency", f"The cart is in {currency}", CurrencyMismatch.code)
+        for name, money in named
+        if money.currency != currency
+    ]
+    return errors
+
+
+def _effective_lines(
+    lines: Sequence[PricingLine],
+    context: PricingContext,
+    rules: PricingRules,
+    assignments: Sequence[tuple[Experiment, Variant]],
+    errors: list[FieldError],
+) -> tuple[list[EffectivePrice], tuple[Exposure, ...]]:
+    prices: list[EffectivePrice] = []
+    exposures: dict[Exposure, None] = {}
+    for i, line in enumerate(lines):
+        found = _effective_price(line, line.quantity, context, rules, assignments)
+        if found is None:
+            message = f"No price in {context.currency}"
+            errors.append(FieldError(f"lines[{i}].base_prices", message, "no_price"))
+        else:
+            prices.append(found[0])
+            exposures.update(dict.fromkeys(found[1]))
+    if errors:
+        mismatch = any(e.code == CurrencyMismatch.code for e in errors)
+        error_type = CurrencyMismatch if mismatch else ValidationFailed
+        raise error_type("The cart cannot be priced", errors=errors)
+    return prices, tuple(exposures)
+
+
+def _priced_cart(
+    lines: Sequence[PricingLine],
+    prices: Sequence[EffectivePrice],
+    stacking: Stacking,
+    coupon_codes: Mapping[str, str],
+    currency: str,
+) -> PricedCart:
+    """The result in Money: one share per promotion and line, lines summing to totals."""
+    discounts = [0] * len(lines)
+    adjustments: list[PromotionAdjustment] = []
+    for applied in stacking.applied:
+        promotion = applied.promotion
+        shares: dict[str, Money] = {}
+        for i, amount in sorted(applied.line_amounts):
+            shares[lines[i].offer_id] = Money(amount, currency)
+            discounts[i] += amount
+        code = coupon_codes.get(promotion.id)
+        adjustments.append(
+            PromotionAdjustment(
+                promotion.id,
+                promotion.label,
+                describe(applied.outcome, currency) + (f"; with coupon {code}" if code else ""),
+                Money(applied.amount, currency),
+                shares,
+                applied.outcome.free_shipping_fulfillers,
+                code,
+            )
+        )
+    priced: list[EffectiveLine] = []
+    for line, price, discount in zip(lines, prices, discounts, strict=True):
+        subtotal = price.unit_price.amount * line.quantity
+        priced.append(
+            EffectiveLine(
+                line.offer_id,
+                line.quantity,
+                price,
+                Money(subtotal, currency),
+                Money(discount, currency),
+                Money(subtotal - discount, currency),
+            )
+        )
+    subtotal = sum(line.subtotal.amount for line in priced)
+    return PricedCart(
+        currency,
+        tuple(priced),
+        tuple(adjustments),
+        stacking.set_aside,
+        (),
+        (),
+        frozenset(f for a in adjustments for f in a.free_shipping_fulfillers),
+        Money(subtotal, currency),
+        Money(stacking.amount, currency),
+        Money(subtotal - stacking.amount, currency),
+    )
+
+
+def price_cart(
+    lines: Sequence[PricingLine],
+    context: PricingContext,
+    rules: PricingRules,
+    *,
+    remaining_budgets: Mapping[str, Money] | None = None,
+    max_order_discount: Money | None = None,
+) -> PricedCart:
+    """Price ``lines`` for ``context``: effective unit prices, then promotions.
+
+    ``remaining_budgets`` maps each budgeted promotion's id to what is left of its budget
+    (a budgeted promotion missing from it counts as spent); ``max_order_discount`` caps all
+    promotions together on this order. Stacking rules: :mod:`bazaar.pricing.stacking`.
+
+    Guarantees: every line's ``total = subtotal - discount`` and no line total is negative;
+    the cart's totals are the sums of its lines; every cent of discount appears in exactly
+    one adjustment share and one line discount; the result does not depend on the order
+    of promotions in ``rules``; entered coupons that cannot be used are listed with the
+    reason. Raises ``ValidationFailed`` naming ``lines[i].…`` (duplicate offer, quantity out
+    of range, negative base price, no price in the currency) or ``max_order_discount``, and
+    ``CurrencyMismatch`` on ``remaining_budgets[<id>].currency`` or
+    ``max_order_discount.currency``.
+    """
+    currency = context.currency
+    budgets = remaining_budgets or {}
+    assignments = assign_variants(rules.experiments, context.unit_id, context.now)
+    errors = _input_errors(lines, budgets, max_order_discount, currency)
+    prices, exposures = _effective_lines(lines, context, rules, assignments, errors)
+    promotion_lines = [
+        PromotionLine(
+            line.offer_id,
+            line.product_id,
+            line.seller_id,
+            line.brand_id,
+            line.category_ids,
+            line.quantity,
+            price.unit_price.amount,
+            price.unit_price.amount * line.quantity,
+        )
+        for line, price in zip(lines, prices, strict=True)
+    ]
+    coupon_codes, rejected = accept_coupons(
+        context.coupons, now=context.now, customer_id=context.customer_id
+    )
+    candidates = rules.promotions.candidates(
+        promotion_lines,
+        currency=currency,
+        channel_id=context.channel_id,
+        customer_group=context.customer_group,
+        now=context.now,
+        is_first_order=context.is_first_order,
+        coupon_promotion_ids=coupon_codes.keys(),
+        disabled_promotion_ids=promotions_switched_off(assignments, exposures),
+    )
+    outcomes = [
+        outcome
+        for promotion, scope in candidates
+        if (outcome := evaluate(promotion, promotion_lines, scope)) is not None
+    ]
+    stacking = stack_promotions(
+        outcomes,
+        [line.subtotal for line in promotion_lines],
+        remaining_budgets={k: v.amount for k, v in budgets.items()},
+        max_order_discount=max_order_discount.amount if max_order_discount else None,
+    )
+    considered = {a.promotion.id for a in stacking.applied}
+    considered |= {s.promotion_id for s in stacking.set_aside}
+    rejected += [
+        RejectedCoupon(code, CouponProblem.CONDITIONS_NOT_MET)
+        for promotion_id, code in coupon_codes.items()
+        if promotion_id not in considered
+    ]
+    cart = _priced_cart(lines, prices, stacking, coupon_codes, currency)
+    return replace(cart, rejected_coupons=tuple(rejected), exposures=exposures)
+
+
+# --- hand-over to checkout ------------------------------------------------------------------
+
+
+def to_discounts(cart: PricedCart) -> list[Discount]:
+    """The cart's promotions as checkout ``Discount`` s, one per promotion and line.
+
+    Every discount names its line (``offer_id``), so the checkout quote applies exactly
+    the shares of :func:`price_cart`; their sum is ``cart.discount`` and none exceeds its
+    line, so the quote caps nothing. Free shipping is not a ``Discount``: see
+    :attr:`PricedCart.free_shipping_fulfillers`.
+    """
+    return [
+        Discount(adjustment.promotion_id, adjustment.label, amount, offer_id)
+        for adjustment in cart.adjustments
+        for offer_id, amount in adjustment.shares.items()
+    ]
+
+
+def reprice_checkout_lines(lines: Sequence[CheckoutLine], cart: PricedCart) -> list[CheckoutLine]:
+    """``lines`` with each unit price replaced by the cart's effective unit price.
+
+    Raises ``ValidationFailed`` on ``lines[i].offer_id`` for a line the cart did not price,
+    or ``lines[i].quantity`` when the quantities differ (tiers depend on them).
+    """
+    by_offer = {line.offer_id: line for line in cart.lines}
+    repriced: list[CheckoutLine] = []
+    for i, line in enumerate(lines):
+        effective = by_offer.get(line.offer_id)
+        if effective is None:
+            raise ValidationFailed.on(f"lines[{i}].offer_id", "Not priced", "unknown_line")
+        if effective.quantity != line.quantity:
+            raise ValidationFailed.on(f"lines[{i}].quantity", "Priced for another", "stale")
+        repriced.append(replace(line, unit_price=effective.price.unit_price))
+    return repriced
