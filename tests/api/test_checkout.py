@@ -343,6 +343,9 @@ def _checkout_statements(
             json={"offer_id": offer_id, "quantity": 2},
             headers=headers,
         )
+    # the shopper looked at the quote first: the compiled pricing rules are loaded, as they
+    # are in a running store (a rule change reloads them once per process)
+    client.get(f"/api/v1/carts/{cart_id}/quote", headers=headers)
     with StatementCounter(container.db.engine) as counter:
         response = place(client, headers, order_body(cart_id))
     assert response.status_code == 201, response.text

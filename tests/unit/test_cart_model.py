@@ -10,7 +10,7 @@ import pytest
 
 from bazaar.carts import model
 from bazaar.carts.model import Cart, CartAccess, CartItem, CartStatus, ItemProblem
-from bazaar.carts.quoting import NoDiscounts, QuoteSettings, checkout_lines, price_cart
+from bazaar.carts.quoting import BasePrices, QuoteSettings, checkout_lines, price_cart
 from bazaar.carts.shipping_rules import (
     RuleInput,
     RuleKind,
@@ -368,7 +368,7 @@ def test_price_cart_applies_inherited_vat_classes_and_the_default_shipping() -> 
         settings=SETTINGS,
         shipping_rules={},
         rate_classes={"cat_media": RateClass.REDUCED},
-        discounts=NoDiscounts().discounts_for(cart, lines),
+        discounts=BasePrices().price(cart, lines, offers).discounts,
     )
 
     # Then the book carries 9 % VAT, the lamp 21 %; the subtotal 46.00 is under the 50.00

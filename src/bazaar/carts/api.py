@@ -18,6 +18,7 @@ from bazaar.carts.schemas import (
     CartItemUpdate,
     CartOut,
     CartUpdate,
+    CouponIn,
     FulfillerShippingOut,
     QuoteOut,
     ShippingRulesIn,
@@ -125,6 +126,35 @@ def remove_item(
 
 
 @router.post(
+    "/carts/{cart_id}/coupons",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CartOut,
+    summary="Enter a coupon code (case-insensitive; the quote explains whether it applies)",
+)
+def add_coupon(
+    cart_id: CartId,
+    body: CouponIn,
+    c: ContainerDep,
+    who: OptionalPrincipal,
+    cart_token: CartToken = None,
+) -> CartOut:
+    return CartOut.of(c.carts.add_coupon(who, cart_token, cart_id, body.code))
+
+
+@router.delete(
+    "/carts/{cart_id}/coupons/{code}", response_model=CartOut, summary="Remove a coupon code"
+)
+def remove_coupon(
+    cart_id: CartId,
+    code: Annotated[str, Path(max_length=64)],
+    c: ContainerDep,
+    who: OptionalPrincipal,
+    cart_token: CartToken = None,
+) -> CartOut:
+    return CartOut.of(c.carts.remove_coupon(who, cart_token, cart_id, code))
+
+
+@router.post(
     "/carts/{cart_id}/merge",
     response_model=CartOut,
     summary="Take a guest cart over at sign-in (bearer token and the guest's Cart-Token)",
@@ -154,7 +184,8 @@ def quote_cart(
     ] = None,
     cart_token: CartToken = None,
 ) -> QuoteOut:
-    return QuoteOut.of(cart_id, c.carts.quote(who, cart_token, cart_id, country))
+    found = c.carts.quote(who, cart_token, cart_id, country)
+    return QuoteOut.of(cart_id, found.quote, coupons=found.priced.coupons)
 
 
 # --- operator: shipping rules and VAT classes ------------------------------------------------

@@ -31,6 +31,7 @@ from bazaar.kernel.events import Actor
 
 MAX_QUANTITY = 999  # of one offer in one cart
 MAX_LINES = 100  # different offers in one cart
+MAX_COUPONS = 5  # codes entered in one cart
 TOKEN_BYTES = 32
 
 
@@ -75,6 +76,7 @@ class Cart:
     abandoned_at: datetime | None = None
     merged_into: str | None = None
     order_id: str | None = None
+    coupon_codes: tuple[str, ...] = ()  # as entered and normalised; checked when priced
 
     @property
     def is_guest(self) -> bool:
@@ -214,6 +216,30 @@ def _touched(cart: Cart, items: tuple[CartItem, ...], now: datetime, ttl_s: int)
     )
 
 
+def add_coupon(cart: Cart, code: str, *, now: datetime, ttl_s: int) -> Cart:
+    """Enter a (normalised) coupon code; entering it again changes nothing.
+
+    Raises ``ValidationFailed`` on ``code`` when the cart already holds ``MAX_COUPONS``
+    codes, ``Conflict`` unless the cart is open. Whether the code gives anything is the
+    quote's question: a code that does not apply is explained there, not refused here.
+    """
+    require_open(cart)
+    if code in cart.coupon_codes:
+        return cart
+    if len(cart.coupon_codes) >= MAX_COUPONS:
+        raise ValidationFailed.on("code", f"At most {MAX_COUPONS} codes per cart", "too_many")
+    return replace(_touched(cart, cart.items, now, ttl_s), coupon_codes=(*cart.coupon_codes, code))
+
+
+def remove_coupon(cart: Cart, code: str, *, now: datetime, ttl_s: int) -> Cart:
+    """Take a code out of the cart; 422 on ``code`` when the cart does not hold it."""
+    require_open(cart)
+    if code not in cart.coupon_codes:
+        raise ValidationFailed.on("code", "The cart holds no such code", "unknown_coupon")
+    codes = tuple(c for c in cart.coupon_codes if c != code)
+    return replace(_touched(cart, cart.items, now, ttl_s), coupon_codes=codes)
+
+
 def add_item(
     cart: Cart,
     offer_id: str,
@@ -321,8 +347,11 @@ def merge(
         elif len(items) < MAX_LINES:
             position[line.offer_id] = len(items)
             items.append(CartItem(new_item_id(), line.offer_id, quantity, now, now))
+    codes = tuple(dict.fromkeys((*target.coupon_codes, *source.coupon_codes)))[:MAX_COUPONS]
     merged_target = replace(
-        _touched(target, tuple(items), now, ttl_s), country=target.country or source.country
+        _touched(target, tuple(items), now, ttl_s),
+        country=target.country or source.country,
+        coupon_codes=codes,
     )
     merged_source = replace(
         _touched(source, (), now, ttl_s), status=CartStatus.MERGED, merged_into=target.id

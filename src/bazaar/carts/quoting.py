@@ -2,14 +2,15 @@
 
 Pure Python. The service loads, in a fixed number of queries, everything a quote needs (the
 cart, its offers from the catalog, the fulfillers' shipping rules, the categories' VAT rate
-classes); :func:`price_cart` then computes without touching the database. Discounts come from
-a :class:`DiscountSource`: the pricing engine plugs in there; until then no discount applies.
+classes); :func:`price_cart` then computes without touching the database. What the shopper
+pays per unit, the discounts and free shipping come from a :class:`CartPricer` (the pricing
+engine, ``bazaar.pricing.cart_pricing``); :class:`BasePrices` is the offers' own prices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bazaar.carts.model import Cart, availability_errors
@@ -18,22 +19,51 @@ from bazaar.checkout.model import CheckoutLine, Discount, Quote, quote
 from bazaar.checkout.shipping import ShippingRule
 from bazaar.checkout.tax import RateClass, TaxTable, category_rate_classes
 from bazaar.kernel.errors import FieldError, ValidationFailed
+from bazaar.kernel.money import Money
 
 
-class DiscountSource(Protocol):
-    """Decides the discounts of a cart; the quote applies and explains them."""
+@dataclass(frozen=True)
+class FreeShipping:
+    """A fulfiller's shipping waived by a rule (a promotion), named in the quote."""
 
-    def discounts_for(self, cart: Cart, lines: Sequence[CheckoutLine]) -> Sequence[Discount]:
-        """Line discounts (``offer_id`` set) and order discounts for ``lines``, in the price
-        basis of the store (gross when prices include tax)."""
-        ...
+    rule_id: str
+    label: str
 
 
-class NoDiscounts:
-    """The default source until the pricing engine exists: nothing is discounted."""
+@dataclass(frozen=True)
+class PricedLines:
+    """What the pricing engine decided for a cart, for the quote to apply and explain.
 
-    def discounts_for(self, cart: Cart, lines: Sequence[CheckoutLine]) -> Sequence[Discount]:
-        return ()
+    ``lines`` carry the unit prices the shopper pays before discounts (price lists, tiers,
+    sales, experiments); ``discounts`` are line discounts (``offer_id`` set) and order
+    discounts in the store's price basis; ``free_shipping`` is by fulfiller id. ``outcome``
+    is the engine's own record of the decision, which order placement commits (coupon uses,
+    budgets, experiment exposures); the quote does not read it.
+    """
+
+    lines: Sequence[CheckoutLine]
+    discounts: Sequence[Discount] = ()
+    free_shipping: Mapping[str, FreeShipping] = field(default_factory=dict)
+    outcome: object | None = None
+    # each entered coupon code: "applied", or why not ("expired", "used_up", "unknown"...)
+    coupons: Mapping[str, str] = field(default_factory=dict)
+
+
+class CartPricer(Protocol):
+    """Decides the prices and discounts of a cart; the quote applies and explains them."""
+
+    def price(
+        self, cart: Cart, lines: Sequence[CheckoutLine], offers: Mapping[str, CheckoutOffer]
+    ) -> PricedLines: ...
+
+
+class BasePrices:
+    """The offers' own prices, nothing discounted: a store without pricing rules."""
+
+    def price(
+        self, cart: Cart, lines: Sequence[CheckoutLine], offers: Mapping[str, CheckoutOffer]
+    ) -> PricedLines:
+        return PricedLines(lines)
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,7 @@ def price_cart(
     shipping_rules: Mapping[str, Sequence[ShippingRule]],
     rate_classes: Mapping[str, RateClass],
     discounts: Sequence[Discount] = (),
+    free_shipping: Mapping[str, FreeShipping] | None = None,
 ) -> Quote:
     """Quote ``lines`` (from :func:`checkout_lines`) for delivery to ``country``.
 
@@ -101,10 +132,18 @@ def price_cart(
     default rule); ``rate_classes`` are the categories' own VAT classes, inherited by
     subcategories from their nearest ancestor (``offers`` tell each category's ancestors).
     Raises ``ValidationFailed`` naming ``country`` (not shippable, no tax rates) or
-    ``items[i].…``; see :func:`bazaar.checkout.model.quote` for the guarantees.
+    ``items[i].…``; see :func:`bazaar.checkout.model.quote` for the guarantees. A fulfiller
+    in ``free_shipping`` ships free, the waiving rule named in the quote.
     """
     fulfillers = {line.fulfiller_id for line in lines}
     rules = {f: tuple(shipping_rules.get(f) or settings.default_shipping) for f in fulfillers}
+    for fulfiller, waived in (free_shipping or {}).items():
+        if fulfiller in rules:
+            rules[fulfiller] = (
+                ShippingRule(
+                    waived.rule_id, waived.label, flat_rate=Money.zero(lines[0].unit_price.currency)
+                ),
+            )
     ancestors = {o.category_id: o.category_ancestor_ids for o in offers.values()}
     try:
         return quote(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -40,6 +41,10 @@ class CartUpdate(StrictModel):
 class CartItemIn(StrictModel):
     offer_id: Annotated[str, Field(min_length=1, max_length=40, examples=["ofr_01jd…"])]
     quantity: Quantity = 1
+
+
+class CouponIn(StrictModel):
+    code: Annotated[str, Field(min_length=1, max_length=64, examples=["WELCOME10"])]
 
 
 class CartItemUpdate(StrictModel):
@@ -93,6 +98,9 @@ class CartOut(BaseModel):
     )
     merged_into: str | None = None
     order_id: str | None = None
+    coupon_codes: list[str] = Field(
+        default_factory=list, description="Codes entered; the quote says which apply"
+    )
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
@@ -117,6 +125,7 @@ class CartOut(BaseModel):
             subtotal=MoneyModel.of(sum_money(payable, cart.currency)),
             merged_into=cart.merged_into,
             order_id=cart.order_id,
+            coupon_codes=list(cart.coupon_codes),
             created_at=cart.created_at,
             updated_at=cart.updated_at,
             expires_at=cart.expires_at,
@@ -219,6 +228,11 @@ class TotalsOut(BaseModel):
     grand_total: MoneyModel
 
 
+class CouponStatusOut(BaseModel):
+    code: str
+    status: str
+
+
 class QuoteOut(BaseModel):
     cart_id: str
     currency: str
@@ -230,11 +244,17 @@ class QuoteOut(BaseModel):
         description="Every discount, shipping charge and VAT rate, each with a label saying why"
     )
     totals: TotalsOut
+    coupons: list[CouponStatusOut] = Field(
+        default_factory=list,
+        description="Each code entered: `applied`, or why not (`expired`, `used_up`, "
+        "`conditions_not_met`, `unknown`, ...)",
+    )
 
     @classmethod
-    def of(cls, cart_id: str, quote: Quote) -> QuoteOut:
+    def of(cls, cart_id: str, quote: Quote, coupons: Mapping[str, str] | None = None) -> QuoteOut:
         t = quote.totals
         return cls(
+            coupons=[CouponStatusOut(code=k, status=v) for k, v in (coupons or {}).items()],
             cart_id=cart_id,
             currency=quote.currency,
             country=quote.country,

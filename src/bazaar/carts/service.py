@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +22,9 @@ from bazaar.carts import model, store
 from bazaar.carts.events import CartAbandoned, CartLine, CartMerged, CartOrdered
 from bazaar.carts.model import Cart, CartAccess, CartStatus
 from bazaar.carts.quoting import (
-    DiscountSource,
-    NoDiscounts,
+    BasePrices,
+    CartPricer,
+    PricedLines,
     QuoteSettings,
     checkout_lines,
     price_cart,
@@ -57,6 +59,31 @@ class CartView:
     created: bool = False
 
 
+@dataclass(frozen=True)
+class CartQuote:
+    """A quote with the offers it priced and the pricing engine's decision behind it."""
+
+    quote: Quote
+    offers: Mapping[str, CheckoutOffer]
+    priced: PricedLines
+
+
+class CouponDirectory(Protocol):
+    def require_known(self, code: str) -> str:
+        """The normalised code; ``ValidationFailed`` on ``code`` when malformed or unknown."""
+        ...
+
+
+class AnyCoupon:
+    """Until pricing is plugged in: codes are only normalised."""
+
+    def require_known(self, code: str) -> str:
+        normalised = code.strip().upper()
+        if not normalised:
+            raise ValidationFailed.on("code", "A code is required", "required")
+        return normalised
+
+
 class CartService:
     def __init__(
         self,
@@ -69,7 +96,7 @@ class CartService:
         currency: str,
         ttl_s: int,
         abandoned_after_s: int,
-        discounts: DiscountSource | None = None,
+        pricer: CartPricer | None = None,
         on_abandoned: Callable[[int], None] | None = None,
     ) -> None:
         self._db = db
@@ -80,7 +107,8 @@ class CartService:
         self._currency = currency
         self._ttl_s = ttl_s
         self._abandoned_after_s = abandoned_after_s
-        self._discounts = discounts or NoDiscounts()
+        self._pricer: CartPricer = pricer or BasePrices()
+        self._coupons: CouponDirectory = AnyCoupon()
         self._on_abandoned = on_abandoned or (lambda count: None)
 
     # --- shopper -----------------------------------------------------------------------------
@@ -179,6 +207,33 @@ class CartService:
             extra_offers=[offer_id],
         )
 
+    def add_coupon(
+        self, principal: Principal | None, cart_token: str | None, cart_id: str, code: str
+    ) -> CartView:
+        """Enter a coupon code (case-insensitive). 422 on ``code`` when it is malformed or
+        unknown, or the cart holds too many; the quote explains whether it applies."""
+        normalised = self._coupons.require_known(code)
+        return self._change(
+            CartAccess(principal, cart_token),
+            cart_id,
+            lambda cart, _offers, now: model.add_coupon(
+                cart, normalised, now=now, ttl_s=self._ttl_s
+            ),
+        )
+
+    def remove_coupon(
+        self, principal: Principal | None, cart_token: str | None, cart_id: str, code: str
+    ) -> CartView:
+        """Take a code out of the cart; 422 on ``code`` when the cart does not hold it."""
+        normalised = code.strip().upper()
+        return self._change(
+            CartAccess(principal, cart_token),
+            cart_id,
+            lambda cart, _offers, now: model.remove_coupon(
+                cart, normalised, now=now, ttl_s=self._ttl_s
+            ),
+        )
+
     def update_item(
         self,
         principal: Principal | None,
@@ -259,9 +314,11 @@ class CartService:
         cart_token: str | None,
         cart_id: str,
         country: str | None,
-    ) -> Quote:
+    ) -> CartQuote:
         """What the cart costs delivered to ``country`` (default: the cart's country)."""
-        return self.quote_cart(self.get_for_checkout(principal, cart_token, cart_id), country)
+        with self._db.reading():
+            cart = self.get_for_checkout(principal, cart_token, cart_id)
+            return self.quote_with_offers(cart, country)
 
     # --- checkout ----------------------------------------------------------------------------
 
@@ -276,20 +333,18 @@ class CartService:
         model.require_open(cart)
         return cart
 
-    def quote_cart(
-        self, cart: Cart, country: str | None = None, discounts: DiscountSource | None = None
-    ) -> Quote:
-        return self.quote_with_offers(cart, country, discounts)[0]
+    def quote_cart(self, cart: Cart, country: str | None = None) -> Quote:
+        return self.quote_with_offers(cart, country).quote
 
-    def quote_with_offers(
-        self, cart: Cart, country: str | None = None, discounts: DiscountSource | None = None
-    ) -> tuple[Quote, Mapping[str, CheckoutOffer]]:
+    def quote_with_offers(self, cart: Cart, country: str | None = None) -> CartQuote:
         """Price ``cart`` for delivery to ``country`` (default: the cart's country).
 
-        Three queries whatever the cart's size (offers, shipping rules, VAT classes), then a
-        pure computation (``quoting.price_cart``). 422 naming ``country`` (missing, unknown,
-        not shippable, not taxable) or ``items[i].offer_id`` / ``items[i].quantity`` (a line
-        that cannot be bought as it stands), ``items`` for an empty cart.
+        Three queries whatever the cart's size (offers, shipping rules, VAT classes), what
+        the pricer reads (coupon uses and budgets only when the cart has codes or budgeted
+        promotions apply), then a pure computation (``quoting.price_cart``). 422 naming
+        ``country`` (missing, unknown, not shippable, not taxable) or ``items[i].offer_id`` /
+        ``items[i].quantity`` (a line that cannot be bought as it stands), ``items`` for an
+        empty cart.
         """
         destination = country if country is not None else cart.country
         if destination is None:
@@ -303,17 +358,23 @@ class CartService:
         with self._db.read() as conn:
             rules = store.shipping_rules_for(conn, {line.fulfiller_id for line in lines})
             classes = store.tax_classes_for(conn, categories)
-        found = (discounts or self._discounts).discounts_for(cart, lines)
+        priced = self._pricer.price(cart, lines, offers)
         quote = price_cart(
-            lines,
+            priced.lines,
             offers,
             destination,
             settings=self._quote_settings,
             shipping_rules=rules,
             rate_classes=classes,
-            discounts=found,
+            discounts=priced.discounts,
+            free_shipping=priced.free_shipping,
         )
-        return quote, offers
+        return CartQuote(quote, offers, priced)
+
+    def use_pricing(self, pricer: CartPricer, coupons: CouponDirectory) -> None:
+        """Plug the pricing engine in (bootstrap: pricing is built after carts)."""
+        self._pricer = pricer
+        self._coupons = coupons
 
     def mark_ordered(
         self,

@@ -41,6 +41,7 @@ carts = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("abandoned_at", UtcDateTime(), nullable=True),
+    sa.Column("coupon_codes", Json, nullable=True),
     sa.CheckConstraint("status IN ('open', 'merged', 'ordered')", name="status_known"),
     sa.CheckConstraint("(owner_id IS NULL) <> (token_hash IS NULL)", name="owner_or_token"),
     # one open cart per customer: what sign-in merges into and POST /carts returns
@@ -128,6 +129,7 @@ def _cart(row: Mapping[Any, Any], items: Sequence[CartItem]) -> Cart:
         abandoned_at=row["abandoned_at"],
         merged_into=row["merged_into"],
         order_id=row["order_id"],
+        coupon_codes=tuple(row["coupon_codes"] or ()),
     )
 
 
@@ -146,6 +148,7 @@ def _cart_values(cart: Cart) -> dict[str, Any]:
         "updated_at": cart.updated_at,
         "expires_at": cart.expires_at,
         "abandoned_at": cart.abandoned_at,
+        "coupon_codes": list(cart.coupon_codes) or None,
     }
 
 
@@ -176,15 +179,37 @@ def items_of(conn: Connection, cart_ids: Iterable[str]) -> dict[str, list[CartIt
     return by_cart
 
 
+_ITEM_COLUMNS = [c.label(f"item_{c.name}") for c in cart_items.c if c.name != "cart_id"]
+
+
 def _load(conn: Connection, where: sa.ColumnElement[bool]) -> Cart | None:
-    row = conn.execute(sa.select(carts).where(where)).mappings().first()
-    if row is None:
+    # One statement: the cart's row repeated beside each of its items (or once, with NULL
+    # item columns, when it has none). Carts are read on every cart call and at checkout.
+    query = (
+        sa.select(carts, *_ITEM_COLUMNS)
+        .select_from(carts.outerjoin(cart_items, cart_items.c.cart_id == carts.c.id))
+        .where(where)
+        .order_by(cart_items.c.added_at, cart_items.c.id)
+    )
+    rows = conn.execute(query).mappings().all()
+    if not rows:
         return None
-    return _cart(row, items_of(conn, [row["id"]])[row["id"]])
+    items = [
+        CartItem(
+            id=row["item_id"],
+            offer_id=row["item_offer_id"],
+            quantity=row["item_quantity"],
+            added_at=row["item_added_at"],
+            updated_at=row["item_updated_at"],
+        )
+        for row in rows
+        if row["item_id"] is not None
+    ]
+    return _cart(rows[0], items)
 
 
 def get_cart(conn: Connection, cart_id: str) -> Cart | None:
-    """A cart with its items, in two queries."""
+    """A cart with its items, in one query."""
     return _load(conn, carts.c.id == cart_id)
 
 

@@ -29,6 +29,7 @@ _CHECKOUT_OFFERS = (
         products.c.title,
         products.c.status.label("product_status"),
         products.c.category_id,
+        products.c.brand_id,
         categories.c.ancestor_ids,
         variants.c.sku,
         variants.c.weight_g,
@@ -60,6 +61,7 @@ def load_checkout_offers(conn: Connection, offer_ids: Iterable[str]) -> dict[str
             price=Money(row.price_amount, row.currency),
             stock=row.stock,
             status=OfferStatus(row.status),
+            brand_id=row.brand_id,
         )
         for row in rows
     }

@@ -339,6 +339,7 @@ class CheckoutOffer:
     price: Money
     stock: int
     status: OfferStatus
+    brand_id: str | None = None  # promotions can be scoped to brands
 
     @property
     def purchasable(self) -> bool:

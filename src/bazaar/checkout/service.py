@@ -42,10 +42,11 @@ from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, PaymentRequired, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
+from bazaar.kernel.money import Money
 from bazaar.orders import fulfillment_store
 from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
-from bazaar.orders.fulfillment import FulfillmentOrder, split_fulfillments
+from bazaar.orders.fulfillment import FulfillmentOrder, route_fulfillments, split_fulfillments
 from bazaar.orders.model import Order, OrderLine, OrderStatus, ShippingLine
 from bazaar.orders.service import OrderView
 from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
@@ -78,7 +79,9 @@ class CartsPort(Protocol):
         self, principal: Principal | None, cart_token: str | None, cart_id: str
     ) -> Any: ...
 
-    def quote_with_offers(self, cart: Any, country: str) -> tuple[Quote, Mapping[str, Any]]: ...
+    def quote_with_offers(self, cart: Any, country: str) -> Any:
+        """A ``CartQuote``: ``.quote``, ``.offers`` and the pricing decision ``.priced``."""
+        ...
 
     def mark_ordered(
         self, uow: SqlUnitOfWork, cart_id: str, order_id: str, *, expected_version: int | None
@@ -102,6 +105,23 @@ class InventoryPort(Protocol):
     ) -> Any: ...
 
     def release(self, uow: SqlUnitOfWork, order_id: str, *, reason: str) -> int: ...
+
+
+class PricingPort(Protocol):
+    """Commits a quote's pricing decision (coupon uses, budgets) in the order's transaction;
+    raises a 409 when a coupon or budget ran out since the quote."""
+
+    def commit(
+        self,
+        conn: Connection,
+        priced: Any,
+        *,
+        order_id: str,
+        customer_id: str | None,
+        unit_id: str,
+        revenue: Money,
+        now: datetime,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,8 @@ class CheckoutService:
         payments: PaymentService,
         idempotency: IdempotencyStore,
         capture_at_placement: bool,
+        seller_accept_sla: timedelta = timedelta(days=1),
+        pricing: PricingPort | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -175,6 +197,8 @@ class CheckoutService:
         self._payments = payments
         self.idempotency = idempotency
         self._capture_at_placement = capture_at_placement
+        self._pricing = pricing
+        self._seller_accept_sla = seller_accept_sla
 
     # --- placing -------------------------------------------------------------------------------
 
@@ -209,7 +233,9 @@ class CheckoutService:
             raise ValidationFailed.on("payment.token", "A payment token is required", "required")
         with self._db.reading():  # the cart, its offers, shipping and VAT: one snapshot
             cart = self._carts.get_for_checkout(principal, cart_token, draft.cart_id)
-            quote, offers = self._carts.quote_with_offers(cart, shipping_address.country)
+            priced = self._carts.quote_with_offers(cart, shipping_address.country)
+        quote: Quote = priced.quote
+        offers: Mapping[str, Any] = priced.offers
         if not quote.lines:
             raise ValidationFailed.on("cart_id", "The cart is empty", "empty")
         order_id = new_id("ord")
@@ -269,6 +295,16 @@ class CheckoutService:
                 now=now,
                 new_order=True,
             )
+            if self._pricing is not None:  # coupon uses and budgets, by conditional updates
+                self._pricing.commit(
+                    uow.conn,
+                    priced.priced,
+                    order_id=order_id,
+                    customer_id=order.customer_id,
+                    unit_id=cart.owner_id or cart.id,
+                    revenue=order.grand_total,
+                    now=now,
+                )
             payment = self._payments.start(uow.conn, new_id("pay"), order_id, order.grand_total)
             # the cart as priced: a change made meanwhile (another tab) refuses the order
             self._carts.mark_ordered(uow, cart.id, order_id, expected_version=cart.version)
@@ -445,7 +481,10 @@ class CheckoutService:
         if not orders_store.update_order(uow.conn, order, paid.value, now):
             raise _StaleOrder("The order changed meanwhile; retry")
         self._inventory.allocate(uow, order.id, reservations)
-        fulfillments = split_fulfillments(paid.value)
+        # each seller's part must be accepted within the SLA (bazaar.orders.routing)
+        fulfillments = route_fulfillments(
+            split_fulfillments(paid.value), now=now, seller_accept_within=self._seller_accept_sla
+        )
         fulfillment_store.insert_fulfillments(uow.conn, fulfillments, now)
         uow.record(*paid.events, *(f.created() for f in fulfillments))
         return paid.value, fulfillments

@@ -1,0 +1,398 @@
+"""Staff-side pricing queries: rule rows, budgets, coupons, groups and experiment runs.
+
+The tables are :mod:`bazaar.pricing.store`'s, except ``experiment_runs`` (an experiment's
+lifecycle: draft, running, stopped); what checkouts race for stays there. A rule row's
+``definition`` is its staff input as JSON (``pricing/schemas.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from bazaar.infra.db import UtcDateTime, metadata
+from bazaar.pricing.store import (
+    coupons,
+    customer_group_members,
+    customer_groups,
+    experiment_conversions,
+    experiment_exposures,
+    pricing_rules,
+    promotion_budgets,
+)
+
+experiment_runs = sa.Table(
+    "experiment_runs",
+    metadata,
+    sa.Column("experiment_id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("stopped_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('draft', 'running', 'stopped')", name="status_known"),
+)
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --- rule rows ---------------------------------------------------------------------------------
+
+
+class RuleKind(StrEnum):
+    """``pricing_rules.kind``."""
+
+    PRICE_LIST = "price_list"
+    SALE_PRICE = "sale_price"
+    PROMOTION = "promotion"
+    EXPERIMENT = "experiment"
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    id: str
+    kind: str
+    definition: Mapping[str, Any]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _rule(row: Any) -> RuleRow:
+    r = row._mapping
+    return RuleRow(
+        r["id"], r["kind"], r["definition"], bool(r["active"]), r["created_at"], r["updated_at"]
+    )
+
+
+def insert_rule(
+    conn: Connection,
+    rule_id: str,
+    kind: str,
+    definition: Mapping[str, Any],
+    now: datetime,
+    *,
+    active: bool = True,
+) -> None:
+    conn.execute(
+        pricing_rules.insert().values(
+            id=rule_id,
+            kind=kind,
+            definition=dict(definition),
+            active=active,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def update_rule(
+    conn: Connection, rule_id: str, definition: Mapping[str, Any], now: datetime
+) -> bool:
+    """Replace an active rule's definition; False when it is missing or deleted."""
+    r = pricing_rules
+    result = conn.execute(
+        r.update()
+        .where(r.c.id == rule_id, r.c.active.is_(sa.true()))
+        .values(definition=dict(definition), updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def set_rule_active(conn: Connection, rule_id: str, active: bool, now: datetime) -> bool:
+    """Switch a rule on or off; False when it already was (nothing changed)."""
+    r = pricing_rules
+    result = conn.execute(
+        r.update()
+        .where(r.c.id == rule_id, r.c.active.is_(sa.true() if not active else sa.false()))
+        .values(active=active, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def get_rule(conn: Connection, kind: str, rule_id: str) -> RuleRow | None:
+    r = pricing_rules
+    row = conn.execute(sa.select(r).where(r.c.id == rule_id, r.c.kind == kind)).first()
+    return _rule(row) if row is not None else None
+
+
+def list_rules(
+    conn: Connection, kind: str, *, active_only: bool, after_id: str | None, limit: int
+) -> list[RuleRow]:
+    """Rules of ``kind`` in id (creation) order, after ``after_id``."""
+    r = pricing_rules
+    query = sa.select(r).where(r.c.kind == kind).order_by(r.c.id).limit(limit)
+    if active_only:
+        query = query.where(r.c.active.is_(sa.true()))
+    if after_id is not None:
+        query = query.where(r.c.id > after_id)
+    return [_rule(row) for row in conn.execute(query)]
+
+
+def active_rule_rows(conn: Connection) -> list[RuleRow]:
+    """Every active rule, by id: what the compiled rules are built from."""
+    r = pricing_rules
+    query = sa.select(r).where(r.c.active.is_(sa.true())).order_by(r.c.id)
+    return [_rule(row) for row in conn.execute(query)]
+
+
+def existing_rule_ids(conn: Connection, kind: str, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` naming a rule of ``kind``, active or not."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    r = pricing_rules
+    query = sa.select(r.c.id).where(r.c.kind == kind, r.c.id.in_(wanted))
+    found: list[str] = list(conn.scalars(query))
+    return set(found)
+
+
+# --- budgets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    promotion_id: str
+    currency: str
+    budget: int
+    spent: int
+
+
+def budgets(conn: Connection, promotion_ids: Iterable[str]) -> dict[str, BudgetRow]:
+    wanted = sorted(set(promotion_ids))
+    if not wanted:
+        return {}
+    b = promotion_budgets
+    rows = conn.execute(sa.select(b).where(b.c.promotion_id.in_(wanted)))
+    return {
+        row.promotion_id: BudgetRow(row.promotion_id, row.currency, row.budget, row.spent)
+        for row in rows
+    }
+
+
+def set_budget(conn: Connection, promotion_id: str, currency: str, amount: int) -> bool:
+    """Create or change a promotion's budget, keeping what it has spent.
+
+    False (nothing changed) when more than ``amount`` is already spent, or when the currency
+    would change after spending began. One conditional update, so a checkout drawing from
+    the budget meanwhile cannot leave it overspent.
+    """
+    b = promotion_budgets
+    changed = conn.execute(
+        b.update()
+        .where(
+            b.c.promotion_id == promotion_id,
+            b.c.spent <= amount,
+            sa.or_(b.c.currency == currency, b.c.spent == 0),
+        )
+        .values(budget=amount, currency=currency)
+    )
+    if changed.rowcount == 1:
+        return True
+    statement = _insert(conn, b).values(
+        promotion_id=promotion_id, currency=currency, budget=amount, spent=0
+    )
+    inserted = statement.on_conflict_do_nothing(index_elements=["promotion_id"])
+    return conn.execute(inserted.returning(b.c.promotion_id)).first() is not None
+
+
+def remove_budget(conn: Connection, promotion_id: str) -> None:
+    """The promotion has no budget any more (what it spent stays in ``promotion_spend``)."""
+    b = promotion_budgets
+    conn.execute(b.delete().where(b.c.promotion_id == promotion_id))
+
+
+# --- coupons -----------------------------------------------------------------------------------
+
+
+def insert_coupons(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert coupon rows (``uses`` 0); return the codes inserted. A code already taken is
+    skipped, not an error, so a batch can replace the few that clashed."""
+    if not rows:
+        return set()
+    c = coupons
+    statement = _insert(conn, c).on_conflict_do_nothing(index_elements=["code"])
+    inserted: set[str] = set()
+    for start in range(0, len(rows), 1000):
+        chunk = [{**row, "uses": 0} for row in rows[start : start + 1000]]
+        inserted.update(conn.scalars(statement.returning(c.c.code), chunk))
+    return inserted
+
+
+def get_coupon(conn: Connection, code: str) -> Mapping[str, Any] | None:
+    row = conn.execute(sa.select(coupons).where(coupons.c.code == code)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def list_coupons(
+    conn: Connection,
+    *,
+    promotion_id: str | None,
+    batch_id: str | None,
+    after_code: str | None,
+    limit: int,
+) -> list[Mapping[str, Any]]:
+    """Coupons in code order, of a promotion and/or a batch, after ``after_code``."""
+    c = coupons
+    query = sa.select(c).order_by(c.c.code).limit(limit)
+    if promotion_id is not None:
+        query = query.where(c.c.promotion_id == promotion_id)
+    if batch_id is not None:
+        query = query.where(c.c.batch_id == batch_id)
+    if after_code is not None:
+        query = query.where(c.c.code > after_code)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# --- customer groups ---------------------------------------------------------------------------
+
+
+def insert_group(conn: Connection, code: str, name: str, now: datetime) -> bool:
+    """False when the code is taken."""
+    statement = _insert(conn, customer_groups).values(code=code, name=name, created_at=now)
+    inserted = statement.on_conflict_do_nothing(index_elements=["code"])
+    return conn.execute(inserted.returning(customer_groups.c.code)).first() is not None
+
+
+def all_groups(conn: Connection) -> list[tuple[str, str, datetime, int]]:
+    """(code, name, created_at, members) of every group, by code."""
+    g, m = customer_groups, customer_group_members
+    members = (
+        sa.select(sa.func.count())
+        .where(m.c.group_code == g.c.code)
+        .scalar_subquery()
+        .label("members")
+    )
+    query = sa.select(g.c.code, g.c.name, g.c.created_at, members).order_by(g.c.code)
+    return [(r.code, r.name, r.created_at, int(r.members)) for r in conn.execute(query)]
+
+
+def group_exists(conn: Connection, code: str) -> bool:
+    g = customer_groups
+    return conn.scalar(sa.select(g.c.code).where(g.c.code == code)) is not None
+
+
+def set_member(conn: Connection, customer_id: str, group_code: str | None, now: datetime) -> None:
+    """Put a customer in a group (one group each), or with None in none."""
+    m = customer_group_members
+    if group_code is None:
+        conn.execute(m.delete().where(m.c.customer_id == customer_id))
+        return
+    statement = _insert(conn, m).values(
+        customer_id=customer_id, group_code=group_code, updated_at=now
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["customer_id"], set_={"group_code": group_code, "updated_at": now}
+        )
+    )
+
+
+# --- experiments -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRow:
+    status: str  # draft | running | stopped
+    started_at: datetime | None
+    stopped_at: datetime | None
+
+
+def insert_run(conn: Connection, experiment_id: str) -> None:
+    conn.execute(experiment_runs.insert().values(experiment_id=experiment_id, status="draft"))
+
+
+def runs(conn: Connection, experiment_ids: Iterable[str]) -> dict[str, RunRow]:
+    wanted = sorted(set(experiment_ids))
+    if not wanted:
+        return {}
+    e = experiment_runs
+    rows = conn.execute(sa.select(e).where(e.c.experiment_id.in_(wanted)))
+    return {r.experiment_id: RunRow(r.status, r.started_at, r.stopped_at) for r in rows}
+
+
+def move_run(
+    conn: Connection, experiment_id: str, *, from_status: str, to_status: str, now: datetime
+) -> bool:
+    """Move a run on (draft -> running -> stopped); False when it was not ``from_status``."""
+    e = experiment_runs
+    stamp = {"started_at": now} if to_status == "running" else {"stopped_at": now}
+    result = conn.execute(
+        e.update()
+        .where(e.c.experiment_id == experiment_id, e.c.status == from_status)
+        .values(status=to_status, **stamp)
+    )
+    return result.rowcount == 1
+
+
+def record_exposure(
+    conn: Connection, experiment_id: str, variant_id: str, unit_id: str, now: datetime
+) -> bool:
+    """A unit saw a variant; only its first sighting counts. False when already counted."""
+    statement = _insert(conn, experiment_exposures).values(
+        experiment_id=experiment_id, unit_id=unit_id, variant_id=variant_id, first_seen_at=now
+    )
+    # RETURNING, not rowcount: PostgreSQL reports no row count for INSERT ... ON CONFLICT here.
+    first = statement.on_conflict_do_nothing(index_elements=["experiment_id", "unit_id"])
+    return conn.execute(first.returning(experiment_exposures.c.unit_id)).first() is not None
+
+
+@dataclass(frozen=True)
+class VariantCounts:
+    variant_id: str
+    exposures: int
+    conversions: int  # exposed units with at least one order
+    revenue: int  # minor units, over those units' orders
+    revenue_squares: int  # sum over units of (the unit's revenue) squared
+
+
+def variant_counts(conn: Connection, experiment_id: str, currency: str) -> list[VariantCounts]:
+    """Per variant: exposed units, and the orders in ``currency`` of those units.
+
+    An order counts for the variant the unit was exposed to (its exposure row), so a
+    conversion without an exposure is ignored and no rate can exceed 1. Two statements
+    whatever the traffic: exposures by variant, then revenue per unit summed per variant.
+    """
+    x, c = experiment_exposures, experiment_conversions
+    exposed: dict[str, int] = {
+        str(row.variant_id): int(row.units)
+        for row in conn.execute(
+            sa.select(x.c.variant_id, sa.func.count().label("units"))
+            .where(x.c.experiment_id == experiment_id)
+            .group_by(x.c.variant_id)
+        )
+    }
+    per_unit = (
+        sa.select(x.c.variant_id, sa.func.sum(c.c.revenue).label("revenue"))
+        .join(c, sa.and_(c.c.experiment_id == x.c.experiment_id, c.c.unit_id == x.c.unit_id))
+        .where(x.c.experiment_id == experiment_id, c.c.currency == currency)
+        .group_by(x.c.variant_id, x.c.unit_id)
+        .subquery()
+    )
+    revenue: Any = per_unit.c.revenue
+    if conn.dialect.name == "postgresql":  # squares of large revenues overflow 64-bit integers
+        revenue = sa.cast(revenue, sa.Numeric(38, 0))
+    converted = {
+        row.variant_id: (int(row.units), int(row.revenue or 0), int(row.squares or 0))
+        for row in conn.execute(
+            sa.select(
+                per_unit.c.variant_id,
+                sa.func.count().label("units"),
+                sa.func.sum(revenue).label("revenue"),
+                sa.func.sum(revenue * revenue).label("squares"),
+            ).group_by(per_unit.c.variant_id)
+        )
+    }
+    return [
+        VariantCounts(variant, count, *converted.get(variant, (0, 0, 0)))
+        for variant, count in sorted(exposed.items())
+    ]
