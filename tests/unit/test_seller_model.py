@@ -1,9 +1,10 @@
-"""Sellers: application validation, automated screening and the seller status machine."""
+"""Sellers: validating and filing applications, screening, documents, members, statuses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -11,30 +12,34 @@ from hypothesis import strategies as st
 
 from bazaar.checkout.addresses import Address
 from bazaar.kernel.errors import Conflict, ValidationFailed
-from bazaar.sellers.iban import iban_fingerprint, parse_iban
-from bazaar.sellers.model import (
-    SELLER_TRANSITIONS,
+from bazaar.sellers.application import (
     ApplicationInput,
-    ApprovalBlocked,
-    Changed,
-    ChangesRequested,
-    Finding,
-    FindingCode,
-    IllegalTransition,
-    KnownSeller,
-    Seller,
     SellerApplication,
+    keep_on_file,
+    validate_application,
+)
+from bazaar.sellers.documents import SellerDocument, check_documents
+from bazaar.sellers.events import (
+    ChangesRequested,
     SellerApplicationResubmitted,
     SellerApplied,
     SellerApproved,
     SellerClosed,
     SellerReinstated,
     SellerRejected,
-    SellerStatus,
     SellerSuspended,
-    screen_application,
-    validate_application,
 )
+from bazaar.sellers.iban import iban_fingerprint, parse_iban
+from bazaar.sellers.members import Member, MemberRole, check_seller_scopes, seller_scopes
+from bazaar.sellers.model import (
+    SELLER_TRANSITIONS,
+    ApprovalBlocked,
+    Changed,
+    IllegalTransition,
+    Seller,
+    SellerStatus,
+)
+from bazaar.sellers.screening import Finding, FindingCode, KnownSeller, screen_application
 from bazaar.sellers.tax_ids import VatNumber
 
 TERMS = "2024-06"
@@ -410,3 +415,79 @@ def test_any_sequence_of_actions_follows_the_transition_table(actions: list[str]
         assert seller.status in SELLER_TRANSITIONS[before]
         assert seller.offers_visible == (seller.status is SellerStatus.ACTIVE)
         assert seller.payouts_held == (seller.status is SellerStatus.SUSPENDED)
+
+
+# -- what is kept on file -----------------------------------------------------------------------
+
+
+def test_an_application_is_filed_without_its_iban() -> None:
+    record = keep_on_file(application(), iban_key=KEY, payout_reference="acct_1")
+    assert record.payout_account.masked == "**** 4300"
+    assert record.payout_account.reference == "acct_1"
+    assert record.payout_account.fingerprint == iban_fingerprint(
+        parse_iban("NL91ABNA0417164300"), KEY
+    )
+    assert (record.vat_number, record.email_domain) == ("NL004495445B01", "koffiekopen.nl")
+    assert "0417164300" not in repr(record)
+
+
+def test_a_filed_application_is_screened_by_its_stored_fingerprint() -> None:
+    record = keep_on_file(application(), iban_key=KEY, payout_reference=None)
+    twin = KnownSeller("sel_b", iban_fingerprint=record.payout_account.fingerprint)
+    findings = screen_application(
+        record, [twin], restricted_categories={}, documents=(), iban_key=b"another key"
+    )
+    assert [(f.code, f.seller_ids) for f in findings] == [
+        (FindingCode.DUPLICATE_PAYOUT_ACCOUNT, ("sel_b",))
+    ]
+
+
+def test_a_seller_can_hold_its_filed_application() -> None:
+    record = keep_on_file(application(), iban_key=KEY, payout_reference=None)
+    changed = Seller.apply("sel_1", record)
+    assert changed.value.approve().events == (
+        SellerApproved(seller_id="sel_1", categories=("cat_coffee", "cat_kitchen")),
+    )
+
+
+# -- documents and members ----------------------------------------------------------------------
+
+
+def test_documents_need_a_kind_once_and_an_https_reference() -> None:
+    documents = [
+        SellerDocument("alcohol_licence", "https://docs.example/licence.pdf"),
+        SellerDocument("Alcohol Licence", "https://docs.example/2.pdf"),
+        SellerDocument("alcohol_licence", "http://docs.example/licence.pdf"),
+        SellerDocument("vat_certificate", ""),
+    ]
+    assert [(e.field, e.code) for e in check_documents(documents)] == [
+        ("documents[1].kind", "invalid"),
+        ("documents[2].kind", "duplicate"),
+        ("documents[2].reference", "invalid_url"),
+        ("documents[3].reference", "required"),
+    ]
+    assert check_documents(documents[:1]) == []
+
+
+def test_seller_keys_carry_seller_scopes_known_to_identity() -> None:
+    allowed = seller_scopes({"orders:read", "catalog:write", "webhooks:write"})
+    assert allowed == {"orders:read", "webhooks:write"}
+    check_seller_scopes(["orders:read"], allowed)
+    assert errors_of(lambda: check_seller_scopes(["catalog:write"], allowed)) == [
+        ("scopes", "unknown")
+    ]
+
+
+def test_an_invitation_is_accepted_once_before_it_expires() -> None:
+    invited_at = datetime(2026, 1, 1, tzinfo=UTC)
+    member = Member(
+        "mbr_1",
+        "sel_1",
+        "ops@example.com",
+        MemberRole.MEMBER,
+        invited_at,
+        invited_at + timedelta(days=14),
+    )
+    assert member.can_accept(invited_at + timedelta(days=13))
+    assert not member.can_accept(invited_at + timedelta(days=14))
+    assert not replace(member, accepted_at=invited_at).can_accept(invited_at)

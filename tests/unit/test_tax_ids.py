@@ -13,15 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bazaar.kernel.errors import ValidationFailed
+from bazaar.sellers.check_digits import luhn_is_valid
+from bazaar.sellers.company_numbers import (
+    CompanyNumber,
+    check_company_number,
+    parse_company_number,
+)
 from bazaar.sellers.tax_ids import (
     VAT_COUNTRIES,
-    CompanyNumber,
     VatNumber,
-    check_company_number,
     check_vat_number,
-    luhn_is_valid,
     normalize_vat_number,
-    parse_company_number,
     parse_vat_number,
 )
 

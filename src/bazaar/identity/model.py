@@ -30,6 +30,7 @@ KNOWN_SCOPES = frozenset(
         "stock:write",
         "orders:read",
         "orders:write",
+        "listings:read",
         "listings:write",
         "fulfillments:write",
         "webhooks:read",

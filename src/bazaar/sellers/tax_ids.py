@@ -1,4 +1,4 @@
-"""VAT numbers of the EU-27 and the United Kingdom, and a few company registration numbers.
+"""VAT numbers of the EU-27 and the United Kingdom.
 
 Pure Python. A VAT number is written ``<prefix><national part>``; the prefix is the ISO
 country code except for Greece (``EL``) and Northern Ireland (``XI``, a UK number). Input is
@@ -10,7 +10,9 @@ Every country's *format* is checked. Check digits are verified wherever the algo
 published; :attr:`VatNumber.check_digit_verified` is ``False`` for the few forms that have
 none we can verify (Bulgarian and Czech numbers of natural persons, Latvian personal codes).
 A number that passes is well-formed, not necessarily registered: VIES answers that, over
-the network, in the service layer.
+the network, in the service layer. Company registration numbers are in
+:mod:`bazaar.sellers.company_numbers`; the check-digit arithmetic in
+:mod:`bazaar.sellers.check_digits`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
+from bazaar.sellers.check_digits import (
+    digits,
+    luhn_is_valid,
+    mod11_10,
+    mod97_letters,
+    weighted,
+)
 
 INVALID_FORMAT = "invalid_format"
 INVALID_CHECK_DIGIT = "invalid_check_digit"
@@ -29,7 +38,7 @@ UNSUPPORTED_COUNTRY = "unsupported_country"
 # VAT prefix -> ISO 3166-1 country, where they differ.
 _PREFIX_COUNTRY = {"EL": "GR", "XI": "GB"}
 _COUNTRY_PREFIX = {"GR": "EL"}
-_SEPARATORS = re.compile(r"[\s.\-/:,()]")
+SEPARATORS = re.compile(r"[\s.\-/:,()]")
 
 
 @dataclass(frozen=True)
@@ -46,56 +55,14 @@ class VatNumber:
         return f"{self.prefix}{self.number}"
 
 
-@dataclass(frozen=True)
-class CompanyNumber:
-    """A company registration number in its compact national form."""
-
-    country: str
-    number: str
-    check_digit_verified: bool = False
-
-
-# -- check-digit building blocks ----------------------------------------------------------
-
-
-def _digits(number: str) -> list[int]:
-    return [int(c) for c in number]
-
-
-def _weighted(number: str, weights: tuple[int, ...]) -> int:
-    return sum(w * d for w, d in zip(weights, _digits(number[: len(weights)]), strict=True))
-
-
-def luhn_is_valid(number: str) -> bool:
-    """The Luhn (mod-10, double every second digit from the right) check over all digits."""
-    total = 0
-    for i, d in enumerate(reversed(_digits(number))):
-        total += d if i % 2 == 0 else (2 * d if d < 5 else 2 * d - 9)
-    return total % 10 == 0
-
-
-def _mod11_10(number: str) -> int:
-    """ISO 7064 MOD 11,10 check digit of ``number`` (Germany, Croatia)."""
-    product = 10
-    for d in _digits(number):
-        total = (d + product) % 10 or 10
-        product = (2 * total) % 11
-    return (11 - product) % 10
-
-
-def _mod97_letters(text: str) -> int:
-    """ISO 7064 MOD 97-10 remainder with letters read as 10..35, as in IBANs."""
-    return int("".join(str(int(c, 36)) for c in text)) % 97
-
-
 # -- per-country rules: the national part, already normalised --------------------------------
 # Each check returns True (valid), False (bad check digit) or None (form without a check).
 
-_Check = Callable[[str], bool | None]
+Check = Callable[[str], bool | None]
 
 
 def _at(n: str) -> bool:
-    s = sum(d if i % 2 == 0 else sum(divmod(2 * d, 10)) for i, d in enumerate(_digits(n[1:8])))
+    s = sum(d if i % 2 == 0 else sum(divmod(2 * d, 10)) for i, d in enumerate(digits(n[1:8])))
     return (10 - (s + 4) % 10) % 10 == int(n[8])
 
 
@@ -106,9 +73,9 @@ def _be(n: str) -> bool:
 def _bg(n: str) -> bool | None:
     if len(n) == 10:
         return None  # personal (EGN), foreigner or other: several schemes, not verified
-    check = sum((i + 1) * d for i, d in enumerate(_digits(n[:8]))) % 11
+    check = sum((i + 1) * d for i, d in enumerate(digits(n[:8]))) % 11
     if check == 10:
-        check = sum((i + 3) * d for i, d in enumerate(_digits(n[:8]))) % 11
+        check = sum((i + 3) * d for i, d in enumerate(digits(n[:8]))) % 11
     return check % 10 == int(n[8])
 
 
@@ -116,31 +83,31 @@ _CY_ODD = (1, 0, 5, 7, 9, 13, 15, 17, 19, 21)
 
 
 def _cy(n: str) -> bool:
-    s = sum(_CY_ODD[d] if i % 2 == 0 else d for i, d in enumerate(_digits(n[:8])))
+    s = sum(_CY_ODD[d] if i % 2 == 0 else d for i, d in enumerate(digits(n[:8])))
     return chr(ord("A") + s % 26) == n[8]
 
 
 def _cz(n: str) -> bool | None:
     if len(n) != 8:
         return None  # a natural person's birth number or a special 9-digit form
-    check = (11 - _weighted(n, (8, 7, 6, 5, 4, 3, 2))) % 11
+    check = (11 - weighted(n, (8, 7, 6, 5, 4, 3, 2))) % 11
     return (check or 1) % 10 == int(n[7])
 
 
 def _de(n: str) -> bool:
-    return _mod11_10(n[:8]) == int(n[8])
+    return mod11_10(n[:8]) == int(n[8])
 
 
 def _dk(n: str) -> bool:
-    return _weighted(n, (2, 7, 6, 5, 4, 3, 2, 1)) % 11 == 0
+    return weighted(n, (2, 7, 6, 5, 4, 3, 2, 1)) % 11 == 0
 
 
 def _ee(n: str) -> bool:
-    return (10 - _weighted(n, (3, 7, 1, 3, 7, 1, 3, 7)) % 10) % 10 == int(n[8])
+    return (10 - weighted(n, (3, 7, 1, 3, 7, 1, 3, 7)) % 10) % 10 == int(n[8])
 
 
 def _el(n: str) -> bool:
-    return _weighted(n, (256, 128, 64, 32, 16, 8, 4, 2)) % 11 % 10 == int(n[8])
+    return weighted(n, (256, 128, 64, 32, 16, 8, 4, 2)) % 11 % 10 == int(n[8])
 
 
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -161,7 +128,7 @@ def _es(n: str) -> bool:
 
 
 def _fi(n: str) -> bool:
-    r = _weighted(n, (7, 9, 10, 5, 8, 4, 2)) % 11
+    r = weighted(n, (7, 9, 10, 5, 8, 4, 2)) % 11
     return r != 1 and (11 - r) % 11 == int(n[7])
 
 
@@ -182,17 +149,17 @@ def _fr(n: str) -> bool:
 
 
 def _hr(n: str) -> bool:
-    return _mod11_10(n[:10]) == int(n[10])
+    return mod11_10(n[:10]) == int(n[10])
 
 
 def _hu(n: str) -> bool:
-    return _weighted(n, (9, 7, 3, 1, 9, 7, 3, 1)) % 10 == 0
+    return weighted(n, (9, 7, 3, 1, 9, 7, 3, 1)) % 10 == 0
 
 
 def _ie(n: str) -> bool:
     if not n[1].isdigit():  # old form 1A23456B -> 0234561B
         n = "0" + n[2:7] + n[0] + n[7:]
-    s = _weighted(n, (8, 7, 6, 5, 4, 3, 2))
+    s = weighted(n, (8, 7, 6, 5, 4, 3, 2))
     if len(n) == 9:
         s += 9 * "WABCDEFGHI".index(n[8])
     return "WABCDEFGHIJKLMNOPQRSTUV"[s % 23] == n[7]
@@ -204,7 +171,7 @@ def _it(n: str) -> bool:
 
 
 def _lt(n: str) -> bool:
-    body = _digits(n[:-1])
+    body = digits(n[:-1])
     check = sum((1 + i % 9) * d for i, d in enumerate(body)) % 11
     if check == 10:
         check = sum((1 + (i + 2) % 9) * d for i, d in enumerate(body)) % 11
@@ -218,32 +185,32 @@ def _lu(n: str) -> bool:
 def _lv(n: str) -> bool | None:
     if n[0] <= "3":
         return None  # a natural person's code: birth date and check, not verified here
-    return _weighted(n, (9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1)) % 11 == 3
+    return weighted(n, (9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1)) % 11 == 3
 
 
 def _mt(n: str) -> bool:
-    return _weighted(n, (3, 4, 6, 7, 8, 9, 10, 1)) % 37 == 0
+    return weighted(n, (3, 4, 6, 7, 8, 9, 10, 1)) % 37 == 0
 
 
 def _nl(n: str) -> bool:
     # Legal entities use the RSIN "eleven test"; since 2020 sole traders get a number
     # whose whole "NL…B.." string passes ISO 7064 MOD 97-10 instead.
-    rsin_ok = _weighted(n[:8], (9, 8, 7, 6, 5, 4, 3, 2)) % 11 == int(n[8])
-    return rsin_ok or _mod97_letters("NL" + n) == 1
+    rsin_ok = weighted(n[:8], (9, 8, 7, 6, 5, 4, 3, 2)) % 11 == int(n[8])
+    return rsin_ok or mod97_letters("NL" + n) == 1
 
 
 def _pl(n: str) -> bool:
-    return _weighted(n, (6, 5, 7, 2, 3, 4, 5, 6, 7)) % 11 == int(n[9])
+    return weighted(n, (6, 5, 7, 2, 3, 4, 5, 6, 7)) % 11 == int(n[9])
 
 
 def _pt(n: str) -> bool:
-    check = 11 - _weighted(n, (9, 8, 7, 6, 5, 4, 3, 2)) % 11
+    check = 11 - weighted(n, (9, 8, 7, 6, 5, 4, 3, 2)) % 11
     return (0 if check >= 10 else check) == int(n[8])
 
 
 def _ro(n: str) -> bool:
     body = n[:-1].zfill(9)
-    return 10 * _weighted(body, (7, 5, 3, 2, 1, 7, 5, 3, 2)) % 11 % 10 == int(n[-1])
+    return 10 * weighted(body, (7, 5, 3, 2, 1, 7, 5, 3, 2)) % 11 % 10 == int(n[-1])
 
 
 def _se(n: str) -> bool:
@@ -251,7 +218,7 @@ def _se(n: str) -> bool:
 
 
 def _si(n: str) -> bool:
-    check = 11 - _weighted(n, (8, 7, 6, 5, 4, 3, 2)) % 11
+    check = 11 - weighted(n, (8, 7, 6, 5, 4, 3, 2)) % 11
     return check != 11 and check % 10 == int(n[7])
 
 
@@ -266,7 +233,7 @@ def _gb(n: str) -> bool:
     # Weights 8..2 on the first seven digits plus the last two read as a number: the
     # total is divisible by 97 ("mod 97"), or, for numbers issued since 2010 (from 100),
     # becomes so once 55 is added (the "9755" rule), i.e. leaves remainder 42.
-    remainder = _weighted(n[:9], (8, 7, 6, 5, 4, 3, 2, 10, 1)) % 97
+    remainder = weighted(n[:9], (8, 7, 6, 5, 4, 3, 2, 10, 1)) % 97
     return remainder == 0 or (remainder == 42 and int(n[:3]) >= 100)
 
 
@@ -275,7 +242,7 @@ def _p(pattern: str) -> re.Pattern[str]:
 
 
 # Per prefix: the national part's shape, and its check.
-VAT_RULES: dict[str, tuple[re.Pattern[str], _Check]] = {
+VAT_RULES: dict[str, tuple[re.Pattern[str], Check]] = {
     "AT": (_p(r"U\d{8}"), _at),
     "BE": (_p(r"[01]\d{9}"), _be),
     "BG": (_p(r"\d{9,10}"), _bg),
@@ -332,7 +299,7 @@ def normalize_vat_number(value: str, country: str | None = None) -> str:
     Drops separators, upper-cases, reads ``GR`` as ``EL``, zero-pads short NL/BE/EL numbers
     and, when the value has no known prefix, prepends ``country``'s. Never raises.
     """
-    compact = _SEPARATORS.sub("", value).upper()
+    compact = SEPARATORS.sub("", value).upper()
     if compact.startswith("GR"):
         compact = "EL" + compact[2:]
     if compact[:2] not in VAT_RULES and country:
@@ -390,71 +357,6 @@ def parse_vat_number(
     """Return the normalised :class:`VatNumber`, or raise ``ValidationFailed`` on ``field``
     with the code of :func:`check_vat_number`."""
     result = _read_vat(value, country, field)
-    if isinstance(result, FieldError):
-        raise ValidationFailed(result.message, errors=[result])
-    return result
-
-
-# -- company registration numbers ----------------------------------------------------------
-
-
-def _no_check(_: str) -> None:
-    return None
-
-
-COMPANY_RULES: dict[str, tuple[re.Pattern[str], _Check]] = {
-    # Companies House: 8 digits, or a 2-letter register (SC, NI, OC, ...) and 6 digits.
-    "GB": (_p(r"\d{8}|[A-Z]{2}\d{6}"), _no_check),
-    # SIREN (9 digits) or SIRET (SIREN + 5-digit establishment), both Luhn.
-    "FR": (_p(r"\d{9}|\d{14}"), luhn_is_valid),
-    # KvK number: 8 digits, no check digit.
-    "NL": (_p(r"\d{8}"), _no_check),
-    # The enterprise number (KBO/BCE) is the VAT number without its prefix; so is the CVR.
-    "BE": (_p(r"[01]\d{9}"), _be),
-    "DK": (_p(r"[1-9]\d{7}"), _dk),
-}
-_GENERIC_COMPANY = _p(r"[A-Z0-9]{2,30}")
-
-
-def normalize_company_number(value: str, country: str) -> str:
-    """Compact, upper-cased form; GB numbers zero-padded to 8 digits, BE to 10. Never raises."""
-    compact = _SEPARATORS.sub("", value).upper()
-    if country == "GB" and compact.isdigit() and len(compact) < 8:
-        return compact.zfill(8)
-    if country == "BE" and compact.isdigit() and len(compact) == 9:
-        return "0" + compact
-    return compact
-
-
-def _read_company(value: str, country: str, field: str) -> CompanyNumber | FieldError:
-    country = country.strip().upper()
-    compact = normalize_company_number(value, country)
-    if not compact:
-        return FieldError(field, "Must not be blank", "required")
-    pattern, check = COMPANY_RULES.get(country, (_GENERIC_COMPANY, _no_check))
-    if not pattern.fullmatch(compact):
-        return FieldError(field, f"Not the format of a company number in {country}", INVALID_FORMAT)
-    verified = check(compact)
-    if verified is False:
-        return FieldError(field, "The check digit is wrong", INVALID_CHECK_DIGIT)
-    return CompanyNumber(country, compact, verified is True)
-
-
-def check_company_number(
-    value: str, country: str, field: str = "company_number"
-) -> list[FieldError]:
-    """Problems with a company registration number of ``country`` (ISO 3166-1).
-
-    GB, FR, NL, BE and DK numbers are checked against their register's format (and check
-    digit for FR, BE and DK); elsewhere 2 to 30 letters or digits are accepted.
-    """
-    result = _read_company(value, country, field)
-    return [result] if isinstance(result, FieldError) else []
-
-
-def parse_company_number(value: str, country: str, field: str = "company_number") -> CompanyNumber:
-    """Return the normalised :class:`CompanyNumber` or raise ``ValidationFailed`` on ``field``."""
-    result = _read_company(value, country, field)
     if isinstance(result, FieldError):
         raise ValidationFailed(result.message, errors=[result])
     return result
