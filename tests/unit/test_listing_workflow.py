@@ -21,26 +21,27 @@ from bazaar.listings.checks import (
     PriceDistribution,
     ProductRef,
 )
-from bazaar.listings.normalise import Fix, FixRule, ListingDraft
-from bazaar.listings.workflow import (
-    STEPS,
-    IllegalTransition,
+from bazaar.listings.events import (
     ListingApproved,
     ListingDeadLettered,
     ListingNeedsReview,
     ListingRejected,
     ListingRetried,
-    ListingState,
     ListingSubmitted,
+)
+from bazaar.listings.matching import ProductMatch, match_product
+from bazaar.listings.normalise import Fix, FixRule, ListingDraft
+from bazaar.listings.review import review_queue
+from bazaar.listings.workflow import (
+    STEPS,
+    IllegalTransition,
+    ListingState,
     ListingValidation,
-    ProductMatch,
     RetryPolicy,
     Step,
     TechnicalFailure,
     ValidationContext,
     decide_outcome,
-    match_product,
-    review_queue,
 )
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

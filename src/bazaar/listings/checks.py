@@ -15,6 +15,7 @@ units.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -241,6 +242,7 @@ def check_price(price: Money, distribution: PriceDistribution | None) -> list[Ch
     return [CheckResult(CheckName.PRICE, CheckStatus.WARNING, "price", reason, suggestion)]
 
 
+@functools.lru_cache(maxsize=1024)  # the same few terms, for every listing
 def _term_pattern(term: str) -> re.Pattern[str]:
     # Whole words only ("ass" must not match "glass"); any whitespace between the words
     # of a phrase.

@@ -25,6 +25,9 @@ The outcome rule (:func:`decide_outcome`):
 * otherwise -> ``approved``.
 
 A seller may resubmit a rejected, in-review or dead-lettered listing; validation restarts.
+
+The events live in :mod:`bazaar.listings.events`, product matching in
+:mod:`bazaar.listings.matching` and the operator's queue in :mod:`bazaar.listings.review`.
 """
 
 from __future__ import annotations
@@ -33,10 +36,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Generic, Literal, TypedDict, TypeVar
+from typing import Generic, TypedDict, TypeVar
 
 from bazaar.catalog.attributes import AttributeDef
-from bazaar.catalog.model import gtin_is_valid
 from bazaar.kernel.errors import Conflict, ValidationFailed
 from bazaar.kernel.events import Event
 from bazaar.listings.checks import (
@@ -55,6 +57,15 @@ from bazaar.listings.checks import (
     check_prohibited_terms,
     check_schema,
 )
+from bazaar.listings.events import (
+    ListingApproved,
+    ListingDeadLettered,
+    ListingNeedsReview,
+    ListingRejected,
+    ListingRetried,
+    ListingSubmitted,
+)
+from bazaar.listings.matching import ProductMatch, match_product
 from bazaar.listings.normalise import Fix, FixRule, ListingDraft, normalise_listing
 
 T = TypeVar("T")
@@ -95,94 +106,10 @@ STEPS: tuple[Step, ...] = tuple(Step)
 _RUNNING = (ListingState.SUBMITTED, ListingState.VALIDATING)
 _RESUBMITTABLE = (ListingState.REJECTED, ListingState.NEEDS_REVIEW, ListingState.DEAD_LETTERED)
 _EDITABLE = ("title", "description", "brand", "gtin", "mpn")
+_STEADY = (ListingState.VALIDATING, 0, None, None)  # a step that ran without trouble
 
 
-# -- events -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingEvent(Event, abstract=True):
-    subject_type = "listing"
-    subject_field = "listing_id"
-    listing_id: str
-    seller_id: str
-    revision: int
-
-    def audience(self) -> tuple[str, ...]:
-        return (f"seller:{self.seller_id}",)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingSubmitted(ListingEvent):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingApproved(ListingEvent):
-    """Live. ``fixed``: normalisation or a reviewer changed something the seller sent."""
-
-    fixed: bool
-    reviewed: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingNeedsReview(ListingEvent):
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingRejected(ListingEvent):
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingDeadLettered(ListingEvent):
-    step: str
-    error: str
-    attempts: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListingRetried(ListingEvent):
-    step: str
-
-
-# -- matching, retries, inputs ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductMatch:
-    product: ProductRef
-    matched_by: Literal["gtin", "brand_mpn"]
-
-
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def match_product(
-    listing: ListingDraft,
-    by_gtin: Mapping[str, ProductRef],
-    by_brand_mpn: Mapping[tuple[str, str], ProductRef],
-) -> ProductMatch | None:
-    """The catalog product a listing offers, or None for a new product.
-
-    GTIN first: spaces and dashes ignored, GTIN-12/13/14 of one item compared as the same
-    14-digit number, and only a GTIN with a valid check digit matches (a typo must not
-    attach an offer to someone else's product). Then brand + MPN, compared
-    case-insensitively with whitespace collapsed.
-    """
-    gtin = "".join(c for c in listing.gtin or "" if c not in " -")
-    if gtin and gtin_is_valid(gtin):
-        gtins = {g.zfill(14): ref for g, ref in by_gtin.items()}
-        if gtin.zfill(14) in gtins:
-            return ProductMatch(gtins[gtin.zfill(14)], "gtin")
-    if listing.brand and listing.mpn:
-        keyed = {(_key(b), _key(m)): ref for (b, m), ref in by_brand_mpn.items()}
-        ref = keyed.get((_key(listing.brand), _key(listing.mpn)))
-        if ref is not None:
-            return ProductMatch(ref, "brand_mpn")
-    return None
+# -- retries and inputs ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -320,9 +247,12 @@ class ListingValidation:
             if unreachable:
                 error = f"Image host unreachable: {', '.join(unreachable)}"
                 return self._technical_failure(step, error, now, policy, jitter)
-        v = replace(
-            self, state=ListingState.VALIDATING, attempts=0, next_attempt_at=None, last_error=None
-        )
+        v = self
+        if (v.state, v.attempts, v.next_attempt_at, v.last_error) != _STEADY:
+            # copying a validation is a large share of a step's cost: only when it changes
+            v = replace(
+                v, state=ListingState.VALIDATING, attempts=0, next_attempt_at=None, last_error=None
+            )
         return v._advance(step, outcome)
 
     def _technical_failure(
@@ -453,38 +383,3 @@ class ListingValidation:
             raise ValueError(f"Listing {self.id} belongs to seller {self.seller_id}")
         v = ListingValidation(self.id, draft, now, draft, revision=self.revision + 1)
         return Changed(v, (ListingSubmitted(**v._subject()),))
-
-
-# -- the operator's review queue ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    """A listing waiting for a reviewer: what did not pass, with suggestions, and the
-    automatic fixes already applied."""
-
-    listing_id: str
-    seller_id: str
-    title: str
-    submitted_at: datetime
-    failing: tuple[CheckResult, ...]
-    fixes: tuple[Fix, ...]
-
-
-def review_queue(validations: Iterable[ListingValidation]) -> list[ReviewItem]:
-    """The listings in ``needs_review``, oldest submission first."""
-    waiting = sorted(
-        (v for v in validations if v.state is ListingState.NEEDS_REVIEW),
-        key=lambda v: (v.submitted_at, v.id),
-    )
-    return [
-        ReviewItem(
-            v.id,
-            v.seller_id,
-            v.draft.title,
-            v.submitted_at,
-            tuple(r for r in v.results if r.status is not CheckStatus.PASSED),
-            v.fixes,
-        )
-        for v in waiting
-    ]
