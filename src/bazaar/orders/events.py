@@ -9,14 +9,20 @@ not depend on the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bazaar.kernel.events import Event
 from bazaar.kernel.money import Money
 
 
+def is_seller(fulfiller_id: str) -> bool:
+    """True for a marketplace seller (``sel_…``); the retailer and partners are not."""
+    return fulfiller_id.startswith("sel_")
+
+
 def _sellers(fulfiller_ids: tuple[str, ...]) -> tuple[str, ...]:
     # Only marketplace sellers have webhook subscriptions scoped to themselves.
-    return tuple(f"seller:{f}" for f in sorted(set(fulfiller_ids)) if f.startswith("sel_"))
+    return tuple(f"seller:{f}" for f in sorted(set(fulfiller_ids)) if is_seller(f))
 
 
 @dataclass(frozen=True)
@@ -137,8 +143,12 @@ class FulfillmentEvent(Event, abstract=True):
 
 @dataclass(frozen=True, kw_only=True)
 class FulfillmentCreated(FulfillmentEvent):
+    """Routed to its fulfiller; a seller must accept it by ``accept_by`` (None: no deadline,
+    the retailer's own warehouses)."""
+
     lines: tuple[LineQuantity, ...]
     shipping: Money
+    accept_by: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

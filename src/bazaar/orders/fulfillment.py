@@ -5,12 +5,17 @@ Pure Python. A paid order is split into one :class:`FulfillmentOrder` per fulfil
 through its own small state machine. Quantities are tracked per line: shipments may be
 partial, and a fulfiller may decline (reject) quantities it cannot ship. The order's status
 is derived from these (:meth:`bazaar.orders.model.Order.sync_fulfillments`).
+
+A fulfillment order routed to a marketplace seller (:func:`route_fulfillments`) carries an
+acceptance deadline: the seller accepts it before ``accept_by`` or it expires
+(:meth:`FulfillmentOrder.expire`), and its units are refunded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bazaar.kernel.events import Event
@@ -24,6 +29,7 @@ from bazaar.orders.events import (
     FulfillmentRejected,
     FulfillmentShipped,
     LineQuantity,
+    is_seller,
 )
 from bazaar.orders.model import (
     Changed,
@@ -56,6 +62,17 @@ FULFILLMENT_TRANSITIONS: Mapping[FulfillmentStatus, frozenset[FulfillmentStatus]
     _F.REJECTED: frozenset(),
 }
 FINISHED_FULFILLMENT = frozenset({_F.DELIVERED, _F.CANCELLED, _F.REJECTED})
+# Accepted, whatever happened since: accepting again changes nothing.
+_ACCEPTED = frozenset({_F.ACCEPTED, _F.PARTIALLY_SHIPPED, _F.SHIPPED, _F.DELIVERED})
+
+SELLER_SLA_EXPIRED = "seller_sla_expired"  # the reason of a fulfillment cancelled unaccepted
+
+
+class AcceptanceDeadlinePassed(IllegalTransition):
+    """The seller did not accept in time; the fulfillment order is being cancelled (409)."""
+
+    code = "acceptance_deadline_passed"
+    title = "The acceptance deadline has passed"
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,8 @@ class FulfillmentOrder:
     status: FulfillmentStatus = FulfillmentStatus.PENDING
     shipments: tuple[Shipment, ...] = ()
     reason: str | None = None
+    accept_by: datetime | None = None  # sellers only: accept before this or it expires
+    version: int = 0  # as stored; the store compares and bumps it on every write
 
     @property
     def shipped_units(self) -> int:
@@ -109,16 +128,42 @@ class FulfillmentOrder:
         """Delivered, cancelled or rejected: nothing more will happen to it."""
         return self.status in FINISHED_FULFILLMENT
 
+    @property
+    def ships_nothing(self) -> bool:
+        """Cancelled or rejected before any shipment: its shipping charge is owed back."""
+        ended = self.status in (FulfillmentStatus.CANCELLED, FulfillmentStatus.REJECTED)
+        return ended and not self.shipped_units
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Still waiting for its seller's acceptance at ``now``, past the deadline."""
+        return (
+            self.status is FulfillmentStatus.PENDING
+            and self.accept_by is not None
+            and now >= self.accept_by
+        )
+
     def unfulfilled(self) -> tuple[LineQuantity, ...]:
         """Units that will never ship (rejected, or open when cancelled): refund these."""
         cancelled = self.status is FulfillmentStatus.CANCELLED
         amounts = [(fl.line_id, fl.rejected + (fl.open if cancelled else 0)) for fl in self.lines]
         return tuple(LineQuantity(line_id, n) for line_id, n in amounts if n)
 
+    def unfulfilled_since(self, earlier: FulfillmentOrder) -> tuple[LineQuantity, ...]:
+        """Units that will never ship now but could when this order was ``earlier``: what a
+        rejection or a cancellation just gave up (their stock and their money go back)."""
+        was = {x.line_id: x.quantity for x in earlier.unfulfilled()}
+        return tuple(
+            LineQuantity(x.line_id, x.quantity - was.get(x.line_id, 0))
+            for x in self.unfulfilled()
+            if x.quantity > was.get(x.line_id, 0)
+        )
+
     def created(self) -> FulfillmentCreated:
         """The event recording this fulfillment order's creation."""
         lines = tuple(LineQuantity(fl.line_id, fl.quantity) for fl in self.lines)
-        return FulfillmentCreated(**self._ids(), lines=lines, shipping=self.shipping)
+        return FulfillmentCreated(
+            **self._ids(), lines=lines, shipping=self.shipping, accept_by=self.accept_by
+        )
 
     def _ids(self) -> dict[str, str]:
         return {
@@ -154,10 +199,24 @@ class FulfillmentOrder:
         return FulfillmentStatus.SHIPPED if self.shipped_units else FulfillmentStatus.REJECTED
 
     def accept(
-        self, rejected: Sequence[LineQuantity] = (), reason: str = ""
+        self,
+        rejected: Sequence[LineQuantity] = (),
+        reason: str = "",
+        *,
+        now: datetime | None = None,
     ) -> Changed[FulfillmentOrder]:
-        """The fulfiller takes the order, declining ``rejected`` quantities (out of stock)."""
+        """The fulfiller takes the order, declining ``rejected`` quantities (out of stock).
+
+        Accepting an accepted order again (a retried call) changes nothing. With ``now``,
+        a seller's order past its ``accept_by`` deadline is refused: it is expiring.
+        """
+        if self.status in _ACCEPTED and not rejected:
+            return Changed(self)
         self._require(FulfillmentStatus.PENDING)
+        if now is not None and self.is_overdue(now):
+            raise AcceptanceDeadlinePassed(
+                f"Fulfillment {self.id} had to be accepted by {self.accept_by:%Y-%m-%dT%H:%M:%SZ}"
+            )
         accepted = self._move(FulfillmentStatus.ACCEPTED)
         events: list[Event] = [FulfillmentAccepted(**self._ids())]
         if rejected:
@@ -222,6 +281,14 @@ class FulfillmentOrder:
         delivered = self._move(FulfillmentStatus.DELIVERED)
         return Changed(delivered, (FulfillmentDelivered(**self._ids()),))
 
+    def expire(self, now: datetime) -> Changed[FulfillmentOrder]:
+        """Cancel a seller's order still unaccepted past its deadline (reason
+        ``seller_sla_expired``); anything else (accepted meanwhile, not yet due) is left as
+        it is, so a sweeper racing an acceptance changes nothing."""
+        if not self.is_overdue(now):
+            return Changed(self)
+        return self.cancel(SELLER_SLA_EXPIRED)
+
     def cancel(self, reason: str) -> Changed[FulfillmentOrder]:
         """Cancel before anything shipped; repeating it changes nothing."""
         if self.status is FulfillmentStatus.CANCELLED:
@@ -258,4 +325,16 @@ def split_fulfillments(
             shipping=shipping.get(fulfiller_id, Money.zero(order.currency)),
         )
         for fulfiller_id in order.fulfiller_ids
+    ]
+
+
+def route_fulfillments(
+    fulfillments: Sequence[FulfillmentOrder], *, now: datetime, seller_accept_within: timedelta
+) -> list[FulfillmentOrder]:
+    """Route freshly split fulfillment orders: each one a marketplace seller fulfils must be
+    accepted within ``seller_accept_within`` of ``now``; the retailer's own ones have no
+    deadline (shipping them accepts them)."""
+    return [
+        replace(f, accept_by=now + seller_accept_within) if is_seller(f.fulfiller_id) else f
+        for f in fulfillments
     ]

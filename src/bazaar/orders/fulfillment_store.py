@@ -1,9 +1,14 @@
 """Fulfillment orders: one per fulfiller of a paid order, lines and shipments kept as JSON
-(they are always read and written whole)."""
+(they are always read and written whole).
+
+Writes compare-and-set on ``version``: a seller's call, the operator and the acceptance
+sweeper may race for the same fulfillment order, and exactly one of them wins each change.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +39,12 @@ fulfillment_orders = sa.Table(
     sa.Column("reason", sa.String(200), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("accept_by", UtcDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("order_id", "fulfiller_id"),
     sa.Index(None, "fulfiller_id", "status", "id"),
+    sa.Index(None, "fulfiller_id", "id"),  # a seller's list without a status filter
+    sa.Index(None, "status", "accept_by"),  # the acceptance sweeper
 )
 
 
@@ -82,6 +91,8 @@ def insert_fulfillments(conn: Connection, items: Sequence[FulfillmentOrder], at:
                     "currency": f.shipping.currency,
                     "created_at": at,
                     "updated_at": at,
+                    "accept_by": f.accept_by,
+                    "version": f.version,
                     **_fulfillment_values(f),
                 }
                 for f in items
@@ -92,16 +103,26 @@ def insert_fulfillments(conn: Connection, items: Sequence[FulfillmentOrder], at:
 def update_fulfillment(
     conn: Connection, before: FulfillmentOrder, after: FulfillmentOrder, at: datetime
 ) -> bool:
-    """Compare-and-set on the status, like :func:`update_order`."""
+    """Compare-and-set on the status and the version ``before`` was read at; False when
+    another transaction changed the fulfillment order first."""
+    return save_fulfillment(conn, before, after, at) is not None
+
+
+def save_fulfillment(
+    conn: Connection, before: FulfillmentOrder, after: FulfillmentOrder, at: datetime
+) -> FulfillmentOrder | None:
+    """Like :func:`update_fulfillment`, returning ``after`` at its new version (to change
+    again in the same transaction), or None when someone else changed it first."""
     result = conn.execute(
         fulfillment_orders.update()
         .where(
             fulfillment_orders.c.id == after.id,
             fulfillment_orders.c.status == before.status.value,
+            fulfillment_orders.c.version == before.version,
         )
-        .values(updated_at=at, **_fulfillment_values(after))
+        .values(updated_at=at, version=before.version + 1, **_fulfillment_values(after))
     )
-    return result.rowcount == 1
+    return replace(after, version=before.version + 1) if result.rowcount == 1 else None
 
 
 def _fulfillment(row: Any) -> FulfillmentOrder:
@@ -122,6 +143,8 @@ def _fulfillment(row: Any) -> FulfillmentOrder:
             for s in row["shipments"]
         ),
         reason=row["reason"],
+        accept_by=row["accept_by"],
+        version=row["version"],
     )
 
 
@@ -149,3 +172,52 @@ def get_fulfillment(conn: Connection, fulfillment_id: str) -> FulfillmentOrder |
         .first()
     )
     return _fulfillment(row) if row else None
+
+
+@dataclass(frozen=True)
+class StoredFulfillment:
+    """A fulfillment order with the times only readers need."""
+
+    fulfillment: FulfillmentOrder
+    created_at: datetime
+    updated_at: datetime
+
+
+def _stored(row: Any) -> StoredFulfillment:
+    return StoredFulfillment(_fulfillment(row), row["created_at"], row["updated_at"])
+
+
+def fulfillments_of_fulfiller(
+    conn: Connection,
+    fulfiller_id: str,
+    *,
+    status: FulfillmentStatus | None,
+    after_id: str | None,
+    limit: int,
+) -> list[StoredFulfillment]:
+    """One fulfiller's fulfillment orders, oldest first (the queue to work through)."""
+    f = fulfillment_orders
+    query = sa.select(f).where(f.c.fulfiller_id == fulfiller_id).order_by(f.c.id).limit(limit)
+    if status is not None:
+        query = query.where(f.c.status == status.value)
+    if after_id is not None:
+        query = query.where(f.c.id > after_id)
+    return [_stored(row) for row in conn.execute(query).mappings()]
+
+
+def get_stored_fulfillment(conn: Connection, fulfillment_id: str) -> StoredFulfillment | None:
+    query = sa.select(fulfillment_orders).where(fulfillment_orders.c.id == fulfillment_id)
+    row = conn.execute(query).mappings().first()
+    return _stored(row) if row else None
+
+
+def overdue_fulfillment_ids(conn: Connection, now: datetime, limit: int) -> list[str]:
+    """Pending fulfillment orders whose acceptance deadline passed by ``now``, oldest first."""
+    f = fulfillment_orders
+    query = (
+        sa.select(f.c.id)
+        .where(f.c.status == FulfillmentStatus.PENDING.value, f.c.accept_by <= now)
+        .order_by(f.c.accept_by)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.http.schemas import MoneyModel
 from bazaar.orders.events import LineQuantity, ReturnLine
-from bazaar.orders.fulfillment import FulfillmentOrder
+from bazaar.orders.fulfillment import FulfillmentOrder, Shipment
 from bazaar.orders.returns import ReturnRequest
 from bazaar.orders.service import OrderView
+from bazaar.orders.timeline import TimelineEntry
 from bazaar.payments.model import Payment
 
 
@@ -44,6 +45,15 @@ class ShipmentOut(BaseModel):
     tracking_number: str | None
     lines: list[dict[str, Any]]
 
+    @classmethod
+    def of(cls, s: Shipment) -> ShipmentOut:
+        return cls(
+            id=s.id,
+            carrier=s.carrier,
+            tracking_number=s.tracking_number,
+            lines=[{"line_id": q.line_id, "quantity": q.quantity} for q in s.lines],
+        )
+
 
 class FulfillmentOut(BaseModel):
     id: str
@@ -51,6 +61,9 @@ class FulfillmentOut(BaseModel):
     status: str
     lines: list[dict[str, Any]]
     shipments: list[ShipmentOut]
+    reason: str | None = Field(
+        None, description="Why it was rejected or cancelled, e.g. seller_sla_expired"
+    )
 
     @classmethod
     def of(cls, f: FulfillmentOrder) -> FulfillmentOut:
@@ -68,15 +81,8 @@ class FulfillmentOut(BaseModel):
                 }
                 for x in f.lines
             ],
-            shipments=[
-                ShipmentOut(
-                    id=s.id,
-                    carrier=s.carrier,
-                    tracking_number=s.tracking_number,
-                    lines=[{"line_id": q.line_id, "quantity": q.quantity} for q in s.lines],
-                )
-                for s in f.shipments
-            ],
+            shipments=[ShipmentOut.of(s) for s in f.shipments],
+            reason=f.reason,
         )
 
 
@@ -125,6 +131,30 @@ class ReturnOut(BaseModel):
         )
 
 
+class HistoryOut(BaseModel):
+    """One thing that happened to the order, as its customer may know it."""
+
+    type: str = Field(examples=["FulfillmentCancelled"])
+    occurred_at: datetime
+    fulfillment_id: str | None = None
+    reason: str | None = Field(None, examples=["seller_sla_expired"])
+    amount: MoneyModel | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> HistoryOut:
+        return cls(
+            type=entry.type,
+            occurred_at=entry.occurred_at,
+            fulfillment_id=entry.fulfillment_id,
+            reason=entry.reason,
+            amount=MoneyModel.of(entry.amount) if entry.amount else None,
+            carrier=entry.carrier,
+            tracking_number=entry.tracking_number,
+        )
+
+
 class OrderOut(BaseModel):
     id: str
     status: str
@@ -148,6 +178,10 @@ class OrderOut(BaseModel):
     cancel_reason: str | None
     created_at: datetime
     updated_at: datetime
+    history: list[HistoryOut] = Field(
+        default_factory=list,
+        description="What happened so far, oldest first (filled by GET /api/v1/orders/{id})",
+    )
     access_token: str | None = Field(
         None, description="Guests only, once: send it as the Order-Token header to read the order"
     )
@@ -203,6 +237,7 @@ class OrderOut(BaseModel):
             cancel_reason=o.cancel_reason,
             created_at=view.created_at,
             updated_at=view.updated_at,
+            history=[HistoryOut.of(entry) for entry in view.history],
             access_token=access_token,
         )
 

@@ -27,9 +27,11 @@ from bazaar.kernel.money import Money
 from bazaar.orders import fulfillment_store, returns_store, store
 from bazaar.orders.access import require_access
 from bazaar.orders.events import LineQuantity, ReturnLine
-from bazaar.orders.fulfillment import FulfillmentOrder, FulfillmentStatus
+from bazaar.orders.fulfilling import FulfillmentService
+from bazaar.orders.fulfillment import FulfillmentOrder
 from bazaar.orders.model import Changed, Order, OrderStatus
 from bazaar.orders.returns import ReturnRequest, refund_return, request_return
+from bazaar.orders.timeline import TimelineEntry, timeline_of
 from bazaar.payments.model import Payment, PaymentStatus
 from bazaar.payments.service import PaymentService
 
@@ -56,6 +58,7 @@ class OrderView:
     returns: list[ReturnRequest]
     created_at: datetime
     updated_at: datetime
+    history: Sequence[TimelineEntry] = ()  # what the customer sees happen (view only)
 
 
 class OrderService:
@@ -74,14 +77,22 @@ class OrderService:
         self._uow = uow_factory
         self._stock = stock
         self._payments = payments
-        self._capture_on_shipment = capture_on_shipment
+        self.fulfilling = FulfillmentService(
+            db,
+            clock,
+            uow_factory,
+            stock=stock,
+            payments=payments,
+            capture_on_shipment=capture_on_shipment,
+        )
 
     # --- reading -------------------------------------------------------------------------------
 
     def view(
         self, principal: Principal | None, order_id: str, access_token: str | None = None
     ) -> OrderView:
-        """The order with its fulfillments, payment and returns; 404 for anyone else's."""
+        """The order with its fulfillments, payment, returns and history; 404 for anyone
+        else's."""
         with self._db.read() as conn:
             require_access(conn, principal, order_id, access_token)
             record = store.get_order(conn, order_id)
@@ -90,6 +101,7 @@ class OrderService:
             fulfillments = fulfillment_store.fulfillments_of(conn, [order_id])[order_id]
             payment = self._payments_of(conn, order_id)
             returns = returns_store.returns_of(conn, order_id, record.order.currency)
+            history = timeline_of(conn, order_id, [f.id for f in fulfillments])
         return OrderView(
             order=record.order,
             titles=record.titles,
@@ -99,6 +111,7 @@ class OrderService:
             returns=returns,
             created_at=record.created_at,
             updated_at=record.updated_at,
+            history=history,
         )
 
     def _payments_of(self, conn: Any, order_id: str) -> Payment | None:
@@ -208,8 +221,11 @@ class OrderService:
                 self._payments.void(order_id)
             except Exception:  # the reconciler voids what is left authorized on a closed order
                 log.warning("void of order %s failed; the reconciler will retry", order_id)
+                return
+            # refunds that waited for a capture are moot: the whole authorization went back
+            self.fulfilling.release_deferred_refunds(order_id)
 
-    # --- fulfilling (the retailer's own fulfillments; sellers get their API later) ------------
+    # --- fulfilling (the operator; sellers use bazaar.orders.routing) -------------------------
 
     def ship(
         self,
@@ -222,81 +238,23 @@ class OrderService:
         shipment_id: str | None = None,
     ) -> FulfillmentOrder:
         """Record a shipment: its units leave the warehouse, the order's progress moves, and
-        the payment is captured at the first shipment when capture happens on shipment."""
+        the payment is captured at the first shipment when capture happens on shipment. A
+        pending fulfillment (the retailer's own) is accepted by shipping it."""
         principal.require_role(Role.OPERATOR)
-        with self._uow(principal.actor) as uow:
-            f, order, fulfillments = self._load_fulfillment(uow, fulfillment_id)
-            if f.status is FulfillmentStatus.PENDING:
-                # The retailer's own fulfillment: shipping it is accepting it.
-                accepted = f.accept()
-                fulfillment_store.update_fulfillment(uow.conn, f, accepted.value, self._clock.now())
-                uow.record(*accepted.events)
-                f = accepted.value
-            shipped = f.ship(
-                shipment_id or new_id("shp"),
-                lines,
-                carrier=carrier,
-                tracking_number=tracking_number,
-            )
-            if shipped.value is f:
-                return f
-            updated = self._save_fulfillment(uow, order, fulfillments, f, shipped)
-            for fl_before, fl_after in zip(f.lines, updated.lines, strict=True):
-                if fl_after.shipped > fl_before.shipped:
-                    self._stock.ship(
-                        uow, order.id, fl_after.sku, fl_after.shipped - fl_before.shipped
-                    )
-            uow.commit()
-        if self._capture_on_shipment:
-            try:
-                self._payments.capture(order.id)
-            except Exception:
-                log.warning("capture of order %s failed; the reconciler will retry", order.id)
-        return updated
+        return self.fulfilling.ship(
+            principal.actor,
+            fulfillment_id,
+            lines,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipment_id=shipment_id,
+            auto_accept=True,
+        )
 
     def mark_delivered(self, principal: Principal, fulfillment_id: str) -> FulfillmentOrder:
+        """The carrier confirmed delivery of everything shipped (operator)."""
         principal.require_role(Role.OPERATOR)
-        with self._uow(principal.actor) as uow:
-            f, order, fulfillments = self._load_fulfillment(uow, fulfillment_id)
-            updated = self._save_fulfillment(uow, order, fulfillments, f, f.mark_delivered())
-            uow.commit()
-        return updated
-
-    def _load_fulfillment(
-        self, uow: SqlUnitOfWork, fulfillment_id: str
-    ) -> tuple[FulfillmentOrder, Order, list[FulfillmentOrder]]:
-        f = (
-            fulfillment_store.get_fulfillment(uow.conn, fulfillment_id)
-            if is_valid_id(fulfillment_id, "ful")
-            else None
-        )
-        if f is None:
-            raise NotFound("No such fulfillment order")
-        record = store.get_order(uow.conn, f.order_id)
-        assert record is not None
-        return (
-            f,
-            record.order,
-            fulfillment_store.fulfillments_of(uow.conn, [f.order_id])[f.order_id],
-        )
-
-    def _save_fulfillment(
-        self,
-        uow: SqlUnitOfWork,
-        order: Order,
-        fulfillments: list[FulfillmentOrder],
-        before: FulfillmentOrder,
-        change: Changed[FulfillmentOrder],
-    ) -> FulfillmentOrder:
-        now = self._clock.now()
-        if not fulfillment_store.update_fulfillment(uow.conn, before, change.value, now):
-            raise Conflict("The fulfillment order changed meanwhile; retry")
-        current = [change.value if x.id == before.id else x for x in fulfillments]
-        synced = order.sync_fulfillments(current)
-        if synced.value is not order and not store.update_order(uow.conn, order, synced.value, now):
-            raise Conflict("The order changed meanwhile; retry")
-        uow.record(*change.events, *synced.events)
-        return change.value
+        return self.fulfilling.deliver(principal.actor, fulfillment_id)
 
     # --- returns -------------------------------------------------------------------------------
 
@@ -400,7 +358,8 @@ class OrderService:
     # --- repairing -----------------------------------------------------------------------------
 
     def reconcile_money(self, older_than: datetime, limit: int = 200) -> int:
-        """Pay out refunds left pending and void authorizations of closed orders."""
+        """Pay out refunds left pending, void authorizations of closed orders, and settle
+        refunds that waited for a capture."""
         done = 0
         for refund_id, order_id, amount in self._payments.pending_refunds(older_than, limit):
             done += self._payments.pay_out_refund(refund_id, order_id, amount)
@@ -415,4 +374,4 @@ class OrderService:
             ):
                 self._settle_money(payment.order_id, None)
                 done += 1
-        return done
+        return done + self.fulfilling.settle_deferred_refunds(older_than, limit)
