@@ -52,10 +52,10 @@ class ServerFlags:
             http = "httptools" if importlib.util.find_spec("httptools") else "h11"
         return cls(loop=loop, http=http)
 
-    def uvicorn_args(self) -> list[str]:
+    def uvicorn_args(self, workers: int = 1) -> list[str]:
         return [
             "--workers",
-            "1",
+            str(workers),
             "--loop",
             self.loop,
             "--http",
@@ -114,13 +114,18 @@ def start_uvicorn(
     env: Mapping[str, str],
     log_dir: Path,
     app_dir: Path | None = None,
+    workers: int = 1,
 ) -> Server:
-    """Start ``uvicorn --factory <app>`` on a free loopback port (not yet ready)."""
+    """Start ``uvicorn --factory <app>`` on a free loopback port (not yet ready).
+
+    With ``workers`` > 1 uvicorn supervises that many processes sharing the port; stopping
+    the server stops them all.
+    """
     port = free_port()
     cmd = [*uvicorn_command(), "--factory", app, "--host", HOST, "--port", str(port)]
     if app_dir is not None:
         cmd += ["--app-dir", str(app_dir)]
-    cmd += flags.uvicorn_args()
+    cmd += flags.uvicorn_args(workers)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(

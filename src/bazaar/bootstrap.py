@@ -6,6 +6,8 @@ want; the CLI and the ASGI app call it once at start-up.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +26,23 @@ from bazaar.catalog import handlers as catalog_handlers
 from bazaar.catalog.bulk import BulkCatalog
 from bazaar.catalog.listing import ProductListing
 from bazaar.catalog.model import ImageRef
+from bazaar.catalog.offer_matching import OfferMatching
 from bazaar.catalog.service import CatalogService
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.checkout.service import CheckoutService
 from bazaar.checkout.tax import DEFAULT_TAX_TABLE
 from bazaar.config import Settings
+from bazaar.fees import handlers as fee_handlers
+from bazaar.fees.payout_service import PayoutRules, PayoutService
+from bazaar.fees.ports import EverySellerActive, SellerDirectory
+from bazaar.fees.schedule_service import FeeDefaults, FeeScheduleService
+from bazaar.fees.service import LedgerService
+from bazaar.fees.sources import (
+    CategoriesThroughTaxonomy,
+    OfferListingActivity,
+    OrdersThroughService,
+    RefundsThroughPayments,
+)
 from bazaar.identity.service import IdentityService
 from bazaar.infra import outbox
 from bazaar.infra.blobs import BlobStore, LocalBlobStore, S3BlobStore
@@ -50,8 +64,20 @@ from bazaar.jobs import kinds as job_kinds
 from bazaar.jobs.runner import JobRunner
 from bazaar.jobs.service import JobService
 from bazaar.kernel.clock import Clock, SystemClock
+from bazaar.kernel.errors import NotFound
 from bazaar.kernel.events import Actor
 from bazaar.kernel.pagination import CursorCodec
+from bazaar.listings import handlers as listing_handlers
+from bazaar.listings.facts import CatalogFacts
+from bazaar.listings.feed_runner import FeedRunner
+from bazaar.listings.feed_service import FeedService
+from bazaar.listings.images import MediaImageProber
+from bazaar.listings.ports import AnySellerIsActive
+from bazaar.listings.publishing import ListingPublisher
+from bazaar.listings.runner import ValidationRunner
+from bazaar.listings.service import ListingService
+from bazaar.listings.workers import ListingWorkers
+from bazaar.listings.workflow import RetryPolicy
 from bazaar.media.fetch import ImageFetcher
 from bazaar.media.model import (
     ImageRules,
@@ -62,11 +88,24 @@ from bazaar.media.model import (
 from bazaar.media.service import MediaService
 from bazaar.media.upload_tokens import UploadTokens
 from bazaar.orders import handlers as order_handlers
+from bazaar.orders.routing import RoutingService
 from bazaar.orders.service import OrderService
+from bazaar.orders.store import orders as orders_table
 from bazaar.payments.gateway import PaymentGateway
 from bazaar.payments.service import PaymentService
 from bazaar.payments.test_gateway import TestGateway
+from bazaar.pricing.admin import PricingAdmin
+from bazaar.pricing.cart_pricing import PricingEngine, orders_exist
+from bazaar.pricing.model import PricingRules
+from bazaar.pricing.ports import CatalogLookups
+from bazaar.pricing.rules import RulesCache
 from bazaar.search.index import SearchIndex, search_index_for
+from bazaar.sellers import handlers as seller_handlers
+from bazaar.sellers.accounts import SellerAccounts
+from bazaar.sellers.catalog_adapter import CatalogOffers, SellerCategories, SellerFulfillers
+from bazaar.sellers.offer_visibility import OfferVisibility
+from bazaar.sellers.payout_accounts import PayoutAccounts, UnconnectedPayoutAccounts
+from bazaar.sellers.service import OnboardingRules, SellerService
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.service import WebhookResolver, WebhookService
 
@@ -109,9 +148,24 @@ class Container:
     inventory: InventoryService = field(init=False)
     sweeper: Periodic = field(init=False)  # releases expired stock reservations
     payments: PaymentService = field(init=False)
+    pricing: PricingEngine = field(init=False)
+    pricing_rules: RulesCache = field(init=False)  # this process's compiled pricing rules
+    pricing_refresher: Periodic = field(init=False)  # reloads them after another's change
+    pricing_admin: PricingAdmin = field(init=False)
     checkout: CheckoutService = field(init=False)
     orders: OrderService = field(init=False)
+    routing: RoutingService = field(init=False)  # sellers' fulfillment orders and deadlines
     reconciler: Periodic = field(init=False)  # settles payments a crash left pending
+    fee_schedules: FeeScheduleService = field(init=False)
+    ledger: LedgerService = field(init=False)
+    payouts: PayoutService = field(init=False)
+    # Seller statuses for payout runs: the sellers context's ``SellerService``.
+    seller_directory: SellerDirectory = field(init=False)
+    sellers: SellerService = field(init=False)
+    seller_accounts: SellerAccounts = field(init=False)
+    listings: ListingService = field(init=False)  # sellers' listings and their review
+    listing_feeds: FeedService = field(init=False)
+    listing_workers: ListingWorkers = field(init=False)  # validation passes, feed imports
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def uow(self, actor: Actor) -> SqlUnitOfWork:
@@ -143,6 +197,8 @@ class Container:
         self.sweeper.stop()
         self.cart_sweeper.stop()
         self.reconciler.stop()
+        self.listing_workers.stop()
+        self.pricing_refresher.stop()
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -158,12 +214,15 @@ def build(
     http_client: httpx.Client | None = None,
     resolve: Resolver | None = None,
     gateway: PaymentGateway | None = None,
+    payout_accounts: PayoutAccounts | None = None,
 ) -> Container:
     """Build the container for ``settings``.
 
     ``http_client`` and ``resolve`` let tests route outbound webhooks, image imports and DNS;
     production leaves them unset. ``gateway`` is the payment provider's adapter; without one
     the built-in test gateway (documented test tokens, no real money) is used.
+    ``payout_accounts`` receives sellers' IBANs (the payout provider); without one they
+    are kept nowhere.
     """
     clock = clock or SystemClock()
     db = Database(
@@ -242,6 +301,12 @@ def build(
         closers=closers,
     )
     container.metrics = Metrics(container.outbox_stats)
+    container.pricing_rules = RulesCache(db)
+    container.pricing_refresher = Periodic(
+        "bazaar-pricing-rules",
+        settings.pricing_rules_refresh_s,
+        container.pricing_rules.refresh_if_stale,
+    )
     container.identity = IdentityService(
         db,
         container.uow,
@@ -367,6 +432,10 @@ def build(
     )
 
     container.payments = PaymentService(db, clock, gateway or TestGateway())
+    container.pricing = PricingEngine(
+        db, clock, PricingRules, channel_id="web", has_ordered=orders_exist(orders_table)
+    )
+    container.carts.use_pricing(container.pricing, container.pricing)
     container.checkout = CheckoutService(
         db,
         clock,
@@ -381,6 +450,8 @@ def build(
             lease=timedelta(seconds=settings.idempotency_lease_s),
         ),
         capture_at_placement=settings.capture_on == "placement",
+        seller_accept_sla=timedelta(seconds=settings.seller_accept_sla_s),
+        pricing=container.pricing,
     )
     container.orders = OrderService(
         db,
@@ -390,6 +461,13 @@ def build(
         payments=container.payments,
         capture_on_shipment=settings.capture_on == "shipment",
     )
+    container.routing = RoutingService(
+        db,
+        clock,
+        container.cursors,
+        container.orders.fulfilling,
+        idempotency=container.checkout.idempotency,
+    )
     reconcile_after = timedelta(seconds=settings.payment_reconcile_after_s)
     container.reconciler = Periodic(
         "bazaar-payment-reconciler",
@@ -397,6 +475,9 @@ def build(
         lambda: (
             container.checkout.reconcile(older_than=reconcile_after)
             + container.orders.reconcile_money(clock.now() - reconcile_after)
+            + container.ledger.settle_refunds()
+            # sellers' fulfillment orders left unaccepted past their deadline
+            + container.routing.expire_overdue()
         ),
     )
 
@@ -421,7 +502,212 @@ def build(
         set_offer_stock=container.catalog.set_offer_stock,
     )
     order_handlers.register(handlers, container.orders)
+    _build_fees(container)
+    fee_handlers.register(handlers, container.ledger)
+    _build_sellers(container, payout_accounts or UnconnectedPayoutAccounts())
+    _build_listings(
+        container,
+        ImageFetcher(
+            media_client,
+            max_bytes=settings.image_max_bytes,
+            timeout_s=settings.image_fetch_timeout_s,
+            allowed_networks=allowed_networks,
+            resolve=resolve,
+        ),
+    )
+    _build_pricing(container)
     return container
+
+
+def _build_fees(container: Container) -> None:
+    """The ledger, its fee schedule and payout runs, reading other contexts through ports."""
+    settings = container.settings
+    container.fee_schedules = FeeScheduleService(
+        container.db,
+        container.uow,
+        container.clock,
+        FeeDefaults(
+            currency=settings.currency,
+            commission_rate=settings.commission_rate,
+            commission_minimum=settings.commission_minimum,
+            order_fee=settings.order_fee,
+            monthly_listing_fee=settings.monthly_listing_fee,
+        ),
+    )
+    container.ledger = LedgerService(
+        container.db,
+        container.clock,
+        container.uow,
+        fee_schedule=container.fee_schedules.current,
+        orders=OrdersThroughService(container.orders),
+        categories=CategoriesThroughTaxonomy(container.taxonomy),
+        refunds=RefundsThroughPayments(container.db, container.payments),
+        listings=OfferListingActivity(container.db),
+    )
+    container.seller_directory = EverySellerActive()
+    container.payouts = PayoutService(
+        container.db,
+        container.clock,
+        container.uow,
+        PayoutRules(
+            currency=settings.currency,
+            hold_days=settings.payout_hold_days,
+            minimum=settings.payout_minimum,
+            weekday=settings.payout_weekday,
+        ),
+        sellers=lambda: container.seller_directory,
+    )
+
+
+def _build_sellers(container: Container, payout_accounts: PayoutAccounts) -> None:
+    """Seller onboarding and accounts; seller statuses feed payout runs."""
+    settings = container.settings
+    iban_key = (
+        settings.seller_iban_key
+        or hmac.new(
+            settings.secret_key.encode(), b"bazaar.sellers.iban-fingerprint", hashlib.sha256
+        ).hexdigest()
+    )
+    container.sellers = SellerService(
+        container.db,
+        container.uow,
+        container.clock,
+        container.limiter,
+        container.cursors,
+        OnboardingRules(
+            terms_version=settings.seller_terms_version,
+            restricted_categories=settings.seller_restricted_categories,
+            iban_key=iban_key.encode(),
+            applications_per_hour=settings.seller_applications_per_hour,
+            invitation_ttl=timedelta(seconds=settings.seller_invitation_ttl_s),
+        ),
+        categories=SellerCategories(container.taxonomy),
+        payout_accounts=payout_accounts,
+    )
+    container.seller_accounts = SellerAccounts(
+        container.db,
+        container.uow,
+        container.clock,
+        container.cursors,
+        container.identity,
+        invitation_ttl=timedelta(seconds=settings.seller_invitation_ttl_s),
+    )
+    container.seller_directory = container.sellers
+    seller_handlers.register(
+        container.handlers,
+        visibility=OfferVisibility(container.db, container.clock, CatalogOffers(container.catalog)),
+        trading_name=container.sellers.trading_name,
+        ensure_fulfiller=SellerFulfillers(container.taxonomy).ensure,
+    )
+
+
+def _build_listings(container: Container, fetcher: ImageFetcher) -> None:
+    """Seller listings: submission, the validation runner, feed imports, publishing."""
+    settings, db, clock = container.settings, container.db, container.clock
+    matching = OfferMatching(db)
+    facts = CatalogFacts(
+        matching,
+        container.taxonomy,
+        clock,
+        currency=settings.currency,
+        price_ttl_s=settings.listing_price_stats_ttl_s,
+    )
+    # Every seller principal may list until seller onboarding provides a gate of its own.
+    sellers = AnySellerIsActive()
+    validation = ValidationRunner(
+        db,
+        container.uow,
+        clock,
+        facts,
+        MediaImageProber(fetcher, container.media.rules),
+        prohibited_terms=[t for t in settings.listing_prohibited_terms.split(",") if t.strip()],
+        policy=RetryPolicy(settings.listing_max_attempts, settings.listing_retry_base_s),
+        batch_size=settings.listing_batch_size,
+        lease_s=settings.listing_lease_s,
+        poll_s=settings.dispatcher_poll_s,
+    )
+    feeds = FeedRunner(
+        db,
+        container.uow,
+        clock,
+        container.blobs,
+        facts,
+        currency=settings.currency,
+        batch_size=settings.listing_feed_batch_size,
+        lease_s=settings.listing_lease_s,
+        poll_s=settings.dispatcher_poll_s,
+        on_listings=validation.loop.wake,
+    )
+    container.listing_workers = ListingWorkers(validation, feeds)
+    container.listings = ListingService(
+        db,
+        container.uow,
+        clock,
+        facts,
+        container.cursors,
+        sellers=sellers,
+        currency=settings.currency,
+        on_submitted=validation.loop.wake,
+    )
+    container.listing_feeds = FeedService(
+        db,
+        container.uow,
+        clock,
+        container.blobs,
+        facts,
+        container.cursors,
+        sellers=sellers,
+        currency=settings.currency,
+        on_queued=feeds.loop.wake,
+    )
+    listing_handlers.register(
+        container.handlers,
+        ListingPublisher(
+            db,
+            container.uow,
+            clock,
+            container.catalog,
+            container.taxonomy,
+            matching,
+            container.media,
+            fulfiller_name=container.sellers.trading_name,
+        ),
+    )
+
+
+def _build_pricing(container: Container) -> None:
+    """Staff pricing, checking the ids rules name through the catalog's services; quotes
+    price with the rules cache."""
+    taxonomy = container.taxonomy
+
+    def category_exists(category_id: str) -> bool:
+        try:
+            return taxonomy.get_category(category_id).id == category_id
+        except NotFound:
+            return False
+
+    def brand_exists(brand_id: str) -> bool:
+        try:
+            return taxonomy.get_brand(brand_id).id == brand_id
+        except NotFound:
+            return False
+
+    container.pricing.use_rules(container.pricing_rules.get)
+    container.pricing_admin = PricingAdmin(
+        container.db,
+        container.uow,
+        container.clock,
+        container.cursors,
+        container.pricing_rules,
+        CatalogLookups(
+            offers=container.catalog.checkout_offers,
+            product_exists=container.catalog.product_exists,
+            category_exists=category_exists,
+            brand_exists=brand_exists,
+            fulfiller_exists=lambda fid: bool(taxonomy.fulfillers([fid])),
+        ),
+        currency=container.settings.currency,
+    )
 
 
 def _catalog_images(media: MediaService, product_ids: Sequence[str]) -> dict[str, list[ImageRef]]:

@@ -13,11 +13,14 @@ import typer
 from bazaar import __version__
 from bazaar.bulk_cli import export_app, import_app
 from bazaar.config import Settings
+from bazaar.fees.cli import ledger_app, payouts_app
 from bazaar.infra.logging import configure_logging
 
 app = typer.Typer(help="Bazaar: retail commerce and marketplace platform.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(payouts_app, name="payouts")
 
 
 def _settings() -> Settings:
@@ -102,6 +105,7 @@ def worker() -> None:
     container.sweeper.start()
     container.cart_sweeper.start()
     container.reconciler.start()
+    container.listing_workers.start()  # listing validation passes and feed imports
     typer.echo("dispatcher, job runner and reservation sweeper running", err=True)
     stop.wait()
     container.close()

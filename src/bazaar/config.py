@@ -6,6 +6,7 @@ One :class:`Settings` object is built at start-up and passed down through
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -57,6 +58,38 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(86_400, ge=86_400)  # keys replay for at least 24 h
     idempotency_lease_s: float = Field(60.0, gt=0)
     payment_reconcile_after_s: float = Field(60.0, gt=0)
+    # order routing: a seller accepts its part of a paid order within this, or it is refunded
+    seller_accept_sla_s: int = Field(86_400, ge=60)
+
+    # fees, the ledger and seller payouts (amounts in minor units of ``currency``)
+    commission_rate: Decimal = Field(Decimal("0.10"), ge=0, le=1)  # until a schedule is saved
+    commission_minimum: int = Field(0, ge=0)  # per sold line
+    order_fee: int = Field(0, ge=0)  # per seller per order
+    monthly_listing_fee: int = Field(0, ge=0)  # per active listing, prorated by day
+    payout_hold_days: int = Field(14, ge=0)  # after delivery
+    payout_minimum: int = Field(0, ge=0)
+    payout_weekday: int = Field(0, ge=0, le=6)  # 0 Monday .. 6 Sunday
+
+    # seller onboarding
+    seller_terms_version: str = Field("2026-01", min_length=1, max_length=40)
+    # category slug path -> document kinds an applicant for it (or below it) must provide,
+    # as JSON: {"food/wine": ["alcohol_licence"]}
+    seller_restricted_categories: dict[str, list[str]] = Field(default_factory=dict)
+    seller_applications_per_hour: int = Field(10, ge=0)  # per client IP; 0 disables
+    seller_invitation_ttl_s: int = Field(14 * 86_400, ge=3600)
+    # key of the payout-account fingerprints; unset: derived from secret_key. Changing it
+    # makes duplicate-account checks miss the sellers filed before.
+    seller_iban_key: str | None = Field(None, min_length=16)
+
+    # seller listings and their validation
+    listing_batch_size: int = Field(500, ge=1, le=5000)  # listings per validation pass
+    listing_feed_batch_size: int = Field(500, ge=1, le=5000)  # feed rows per transaction
+    listing_lease_s: float = Field(60.0, gt=0)  # a runner's hold on listings and feeds
+    listing_max_attempts: int = Field(5, ge=1, le=50)  # technical failures before dead letter
+    listing_retry_base_s: float = Field(2.0, gt=0)  # first retry delay, doubling each time
+    listing_price_stats_ttl_s: float = Field(600.0, ge=0)  # category price distributions
+    # comma-separated words and phrases a listing must not contain (whole words, any case)
+    listing_prohibited_terms: str = "counterfeit,replica,fake designer,knockoff"
 
     # carts and the cart quote
     cart_ttl_s: int = Field(7 * 86_400, ge=3600)  # refreshed on every change
@@ -65,6 +98,9 @@ class Settings(BaseSettings):
     prices_include_tax: bool = True
     shipping_default_amount: int = Field(495, ge=0)  # minor units per parcel
     shipping_default_free_over: int = Field(5000, ge=0)  # minor units; 0: never free
+
+    # pricing: how often each process checks whether another one changed a pricing rule
+    pricing_rules_refresh_s: float = Field(2.0, gt=0)
 
     # inventory
     reservation_ttl_s: int = Field(900, ge=1)

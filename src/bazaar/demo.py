@@ -5,7 +5,9 @@ Two parts, both idempotent (what exists is kept, only what is missing is added):
 * the **hand-written demo**: an operator and a shopper, a few categories declaring
   attributes, four brands, two sellers beside the retailer, and twelve products with
   variants, several of them offered by competing fulfillers so the buy box has something to
-  decide;
+  decide; the two sellers are onboarded as active sellers (Northwind's owner can sign in)
+  and a third business's application awaits the operator's review; two of Northwind's
+  listings wait in the listing review queue;
 * with ``products > 0``, a **synthetic catalog** on top (see :mod:`bazaar.catalog.synthetic`):
   a three-level tree of about 870 categories, 2,000 brands, 20 sellers and ``products``
   products, created through ``CatalogService.create_products`` in batches with a progress
@@ -38,9 +40,13 @@ from bazaar.catalog.drafts import CategoryDraft, OfferDraft, ProductDraft
 from bazaar.catalog.model import RETAILER, VariantDraft
 from bazaar.catalog.seeding import BatchDone, FulfillerSpec
 from bazaar.catalog.synthetic import RETAILER_NAME, SyntheticCatalog, gs1_check_digit
+from bazaar.checkout.addresses import Address
 from bazaar.identity.model import Principal, Role
 from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
+from bazaar.listings.demo_listings import load_demo_listings
+from bazaar.pricing.demo_rules import load_demo_pricing
+from bazaar.sellers.application import ApplicationInput
 
 DEMO_OPERATOR = ("operator@bazaar.test", "demo-operator-password")
 DEMO_CUSTOMER = ("shopper@bazaar.test", "demo-shopper-password")
@@ -52,6 +58,9 @@ DEMO_FULFILLERS = (
     FulfillerSpec(NORTHWIND, "Northwind Outfitters", 46),
     FulfillerSpec(KITCHEN_CORNER, "Kitchen Corner", 38),
 )
+# Sign in as Northwind's owner; Rode Draad's application awaits the operator's review.
+DEMO_SELLER_OWNER = ("seller@bazaar.test", "demo-seller-password")
+AWAITING_REVIEW = "sel_01m7zs5y3f25dbgr0zre3s4r6s"
 DEMO_BRANDS = (
     ("Bazaar Basics", "bazaar-basics"),
     ("Fjellrev", "fjellrev"),
@@ -427,6 +436,11 @@ def load_demo(
     created["products"] = seeding.create_missing_products(
         db, container.catalog, principal, demo_products(container.settings.currency)
     )
+    created["sellers"] = load_demo_sellers(container, principal)
+    # Northwind's owner has two listings waiting in the operator's review queue
+    created["listings"] = load_demo_listings(container, _signed_in(container, DEMO_SELLER_OWNER))
+    # promotions, a WELCOME10 coupon, business price tiers, a running price experiment
+    created.update(load_demo_pricing(container, principal))
     if products > 0:
         created.update(
             load_synthetic(container, principal, products, seed, batch_size, console or Console())
@@ -436,6 +450,93 @@ def load_demo(
     # so the demo can be checked out at once. The handlers then find the records in place.
     created["stock_levels"] = container.inventory.backfill_from_offers()
     return created
+
+
+def demo_seller_applications(terms_version: str) -> list[tuple[str, ApplicationInput, bool]]:
+    """(seller id, application, approved?): the two demo sellers, active, and a third
+    business whose application awaits review."""
+
+    def apply(
+        name: str, country: str, email: str, iban: str, vat: str, *cats: str
+    ) -> ApplicationInput:
+        city, postcode = {
+            "NL": ("Utrecht", "3511 AA"),
+            "BE": ("Gent", "9000"),
+            "DE": ("Berlin", "10115"),
+        }[country]
+        return ApplicationInput(
+            legal_name=f"{name} B.V." if country == "NL" else name,
+            trading_name=name,
+            country=country,
+            email=email,
+            return_address=Address(f"{name} returns", "Stationsplein 1", postcode, city, country),
+            payout_iban=iban,
+            categories=cats,
+            terms_version=terms_version,
+            vat_number=vat,
+        )
+
+    return [
+        (
+            NORTHWIND,
+            apply(
+                "Northwind Outfitters",
+                "NL",
+                DEMO_SELLER_OWNER[0],
+                "NL91ABNA0417164300",
+                "NL001241643B01",
+                "apparel/t-shirts",
+                "bags-and-travel/backpacks",
+                "shoes/trail-shoes",
+            ),
+            True,
+        ),
+        (
+            KITCHEN_CORNER,
+            apply(
+                "Kitchen Corner",
+                "BE",
+                "hello@kitchen-corner.example",
+                "BE68539007547034",
+                "BE0428759497",
+                "kitchen/cookware",
+                "kitchen/coffee-and-tea",
+            ),
+            True,
+        ),
+        (
+            AWAITING_REVIEW,
+            apply(
+                "Rode Draad Textiel",
+                "DE",
+                "verkauf@rode-draad.example",
+                "DE89370400440532013000",
+                "DE136308783",
+                "home/bedding",
+            ),
+            False,
+        ),
+    ]
+
+
+def load_demo_sellers(container: Container, principal: Principal) -> int:
+    """Onboard the demo sellers that are missing, through the real application flow; the
+    first gets its owner account. Returns how many were added."""
+    applications = demo_seller_applications(container.settings.seller_terms_version)
+    known = container.sellers.statuses([seller_id for seller_id, _, _ in applications])
+    added = 0
+    for seller_id, application, approved in applications:
+        if seller_id in known:
+            continue
+        submitted = container.sellers.apply(application, [], client_ip="demo", seller_id=seller_id)
+        if approved:
+            container.sellers.approve(principal, seller_id)
+        if application.email == DEMO_SELLER_OWNER[0]:
+            container.seller_accounts.create_owner_account(
+                seller_id, submitted.application_token, DEMO_SELLER_OWNER[1]
+            )
+        added += 1
+    return added
 
 
 def load_synthetic(
@@ -511,6 +612,11 @@ def progress_bar(console: Console, label: str, *, total: int, done: int) -> Iter
     ) as progress:
         task = progress.add_task(label, total=max(total, done), completed=done)
         yield lambda n: progress.advance(task, n)
+
+
+def _signed_in(container: Container, credentials: tuple[str, str]) -> Principal:
+    issued = container.identity.issue_token(credentials[0], credentials[1], "demo-loader")
+    return container.identity.authenticate(issued.token)
 
 
 def _operator_principal(container: Container) -> Principal:

@@ -16,6 +16,7 @@ from bazaar.catalog.api import CACHED_ROUTES
 from bazaar.catalog.api import router as catalog_router
 from bazaar.checkout.api import router as checkout_router
 from bazaar.config import Settings
+from bazaar.fees.api import router as fees_router
 from bazaar.http.caching import CachedPagesMiddleware
 from bazaar.http.middleware import EdgeMiddleware
 from bazaar.http.ops import router as ops_router
@@ -25,9 +26,14 @@ from bazaar.infra.logging import configure_logging
 from bazaar.inventory.api import router as inventory_router
 from bazaar.jobs.api import body_limits as jobs_body_limits
 from bazaar.jobs.api import router as jobs_router
+from bazaar.listings.api import body_limits as listings_body_limits
+from bazaar.listings.api import router as listings_router
 from bazaar.media.api import body_limits as media_body_limits
 from bazaar.media.api import router as media_router
 from bazaar.orders.api import router as orders_router
+from bazaar.orders.seller_api import router as seller_fulfillments_router
+from bazaar.pricing.api import router as pricing_router
+from bazaar.sellers.api import router as sellers_router
 from bazaar.webhooks.api import router as webhooks_router
 
 DESCRIPTION = """\
@@ -46,15 +52,21 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
     """
     settings = container.settings
     embedded = settings.dispatcher_embedded if run_dispatcher is None else run_dispatcher
+    # Every API process polls for pricing rule changes made elsewhere, embedded or not; an
+    # app built with run_dispatcher=False (tests) runs no background thread at all.
+    refresh_pricing = run_dispatcher is not False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if refresh_pricing:
+            container.pricing_refresher.start()
         if embedded:
             container.dispatcher.start()
             container.job_runner.start()
             container.sweeper.start()
             container.cart_sweeper.start()
             container.reconciler.start()
+            container.listing_workers.start()
         try:
             yield
         finally:
@@ -63,6 +75,8 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             container.sweeper.stop()
             container.cart_sweeper.stop()
             container.reconciler.stop()
+            container.listing_workers.stop()
+            container.pricing_refresher.stop()
 
     app = FastAPI(
         title="Bazaar",
@@ -82,11 +96,16 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         carts_router,
         checkout_router,
         orders_router,
+        seller_fulfillments_router,
+        sellers_router,
         webhooks_router,
         audit_router,
         media_router,
         jobs_router,
         inventory_router,
+        fees_router,
+        listings_router,
+        pricing_router,
     ):
         app.include_router(router)
     if settings.cors_origins:
@@ -101,6 +120,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
                 "X-Request-Id",
                 "Cart-Token",
                 "Order-Token",
+                "Application-Token",
             ],
             expose_headers=["ETag", "X-Request-Id", "Retry-After", "Location"],
             max_age=600,
@@ -120,6 +140,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         body_limits=[
             *media_body_limits(settings.image_max_bytes),
             *jobs_body_limits(settings.import_max_bytes),
+            *listings_body_limits(settings.import_max_bytes),
         ],
     )
     return app
