@@ -396,6 +396,7 @@ class LedgerMachine(RuleBasedStateMachine):
         confirmed = self.payouts.confirm_run(OPERATOR, run.id)
         again = self.payouts.confirm_run(OPERATOR, run.id)  # a retried confirmation
         assert again.batch.items == confirmed.batch.items
+        assert all(i.status is not PayoutStatus.PROPOSED for i in confirmed.batch.items)
         for item, outcome in zip(confirmed.batch.items, outcomes, strict=False):
             payout_id = confirmed.item_id(item)
             if item.status is not PayoutStatus.CONFIRMED:

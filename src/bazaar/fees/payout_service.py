@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, timedelta
 
 from sqlalchemy.engine import Connection
@@ -24,6 +24,7 @@ from bazaar.fees.events import PayoutConfirmed, PayoutFailed, PayoutPaid, Payout
 from bazaar.fees.ledger import TransactionKind, reverse
 from bazaar.fees.payout_store import PayoutRecord, RunRecord
 from bazaar.fees.payouts import (
+    BatchStatus,
     PayoutBatch,
     PayoutItem,
     SellerStatus,
@@ -180,7 +181,9 @@ class PayoutService:
         current = settlement_store.carried_balances(uow.conn, run.batch.currency)
         if current != run.carried_in:
             raise Conflict("Carried balances changed since the plan; plan the run again")
-        self._apply(uow, run, run.batch.confirm())
+        # Read after the compare-and-set, the run already says confirmed; confirm its plan.
+        proposed = replace(run.batch, status=BatchStatus.PROPOSED)
+        self._apply(uow, run, proposed.confirm())
 
     def _apply(self, uow: SqlUnitOfWork, run: RunRecord, batch: PayoutBatch) -> None:
         conn = uow.conn
