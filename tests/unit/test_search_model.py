@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.search.model import (
+    FIELD_WEIGHTS,
+    MAX_SCORE,
     NO_VALUE_KEY,
     SearchDocument,
     SearchQuery,
@@ -22,10 +24,16 @@ from bazaar.search.model import (
     document_contributions,
     edit_distance,
     effective_sort,
+    field_tiers,
     index_text,
     is_browse,
     max_typos,
+    prefix_range,
     price_bucket,
+    query_tags,
+    relevance_key,
+    relevance_position,
+    scale_count,
     tokenize,
 )
 
@@ -206,3 +214,67 @@ def test_positions_and_facets_are_validated() -> None:
     ):
         with pytest.raises(ValidationFailed):
             check_query(bad)
+
+
+# --- relevance, sampling, prefixes -------------------------------------------------------------
+
+
+@given(
+    st.integers(min_value=1, max_value=MAX_SCORE),
+    st.integers(min_value=1, max_value=2**31 - 1),
+    st.integers(min_value=1, max_value=MAX_SCORE),
+    st.integers(min_value=1, max_value=2**31 - 1),
+)
+def test_relevance_keys_order_by_score_then_index_order(
+    score_a: int, doc_a: int, score_b: int, doc_b: int
+) -> None:
+    a, b = relevance_key(score_a, doc_a), relevance_key(score_b, doc_b)
+    assert (a < b) == ((-score_a, doc_a) < (-score_b, doc_b))
+    assert relevance_position(a) == (score_a, doc_a)
+    assert a < 2**53  # exact as a JSON number
+
+
+def test_field_tiers_go_from_the_best_field_down() -> None:
+    tiers = field_tiers()
+    assert [(score, field) for score, field, _ in tiers] == [(w, f) for f, w in FIELD_WEIGHTS]
+    assert tiers[0][2] == ()
+    assert tiers[-1][2] == ("title", "brand", "attributes")
+
+
+@pytest.mark.parametrize(
+    ("count", "sampled", "total", "scaled"),
+    [
+        (7, 10, 10, 7),  # everything was counted
+        (7, 10, 5, 7),
+        (3, 1000, 2500, 8),  # 7.5 rounds to even
+        (1, 1000, 1001, 1),
+        (0, 0, 50, 0),
+        (1, 1000, 10**6, 1000),
+        (1000, 1000, 1500, 1500),  # never above the total
+    ],
+)
+def test_sampled_counts_scale_to_the_total(
+    count: int, sampled: int, total: int, scaled: int
+) -> None:
+    assert scale_count(count, sampled, total) == scaled
+
+
+def test_the_stock_tag_can_be_left_to_the_rows() -> None:
+    query = SearchQuery(category_id="cat_a", in_stock=True)
+    assert query_tags(query)[-1] == ("xi1",)
+    assert query_tags(query, stock=False) == query_tags(query)[:-1]
+    assert query_tags(SearchQuery(in_stock=False)) == [("xi0",)]
+
+
+@pytest.mark.parametrize("prefix", ["tee", "a", "caf\u00e9", "\u6771\u4eac"])
+def test_a_prefix_range_holds_exactly_the_words_starting_with_it(prefix: str) -> None:
+    start, end = prefix_range(prefix)
+    for word in (prefix, prefix + "a", prefix + "\U0010fffe"):
+        assert start <= word < end
+    assert not start <= prefix[:-1] < end
+
+
+def test_prefix_words_are_kept_with_the_query() -> None:
+    text = TextQuery(("organic", "tee"), prefix_last=True).with_prefix_words(["tee", "tees"])
+    assert text.prefix_words == ("tee", "tees")
+    assert text.with_terms(["organic", "teapot"]).prefix_words is None

@@ -28,7 +28,8 @@ class SearchIndex(Protocol):
         ...
 
     def search(self, conn: Connection, query: SearchQuery) -> SearchResult:
-        """One page of hits, the exact total, and facet counts over all matches."""
+        """One page of hits, the exact total, and facet counts: over all matches, or past
+        model.FACET_SAMPLE matches estimated from a sample (``facets_approximate``)."""
         ...
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -90,10 +90,13 @@ class FacetValue:
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[SearchHit]
-    total: int
+    total: int  # always exact
     facets: Mapping[str, list[FacetValue]]
     next_after: tuple[str | int | float | None, ...] | None
     corrected_query: str | None = None
+    # True when the facet counts were estimated from a sample of the matches (FACET_SAMPLE);
+    # the hits and the total are exact either way.
+    facets_approximate: bool = False
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -102,7 +105,9 @@ MAX_TOKEN_LENGTH = 64  # longer "words" are noise (hashes, pasted blobs); they a
 MAX_QUERY_TERMS = 8  # bounds the cost of one search whatever the user pastes into the box
 MIN_PREFIX_LENGTH = 2  # a one-letter prefix would expand to a large part of the vocabulary
 MIN_CORRECTABLE_LENGTH = 3
+MAX_PREFIX_WORDS = 8  # a prefix standing for more words stays a prefix match
 _WORD = re.compile(r"[^\W_]+")
+_MAX_CODE_POINT = 0x10FFFF
 
 
 def normalise(text: str) -> str:
@@ -130,6 +135,9 @@ class TextQuery:
 
     terms: tuple[str, ...]
     prefix_last: bool
+    # When known (looked up in the vocabulary): every indexed word the last term is a prefix
+    # of, so an engine may match those words instead of the prefix. Only set for a few.
+    prefix_words: tuple[str, ...] | None = None
 
     @classmethod
     def parse(cls, q: str | None) -> TextQuery | None:
@@ -143,6 +151,70 @@ class TextQuery:
 
     def with_terms(self, terms: Sequence[str]) -> TextQuery:
         return TextQuery(tuple(terms), self.prefix_last)
+
+    def with_prefix_words(self, words: Sequence[str]) -> TextQuery:
+        return replace(self, prefix_words=tuple(words))
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """[start, end): the strings starting with ``prefix`` sort in it (for a range scan)."""
+    return prefix, prefix[:-1] + chr(min(ord(prefix[-1]) + 1, _MAX_CODE_POINT))
+
+
+# --- relevance ---------------------------------------------------------------------------------
+
+# Each word of the query scores by the most important field it is in (title 8, brand 4,
+# attributes 2, only the description 1); a document scores the sum over the words. Both engines
+# compute exactly this, so they rank alike. Equal scores keep index order (the doc id, as search
+# engines break ties): the first matches in index order are then the top of their score, which
+# lets an engine read a page of a huge match set without scoring all of it.
+FIELD_WEIGHTS = (("title", 8), ("brand", 4), ("attributes", 2), ("description", 1))
+MAX_SCORE = FIELD_WEIGHTS[0][1] * MAX_QUERY_TERMS
+DOC_ID_SPAN = 2**32  # doc ids stay below it (a 32-bit integer key)
+# Up to this many matches a relevance search scores every match from its stored fields (one
+# read per match); past it, an engine that can reads the page tier by tier instead.
+SCORED_MATCHES = 100
+
+
+def relevance_key(score: int, doc_id: int) -> int:
+    """The ascending sort key of a match: the higher score first, then the lower doc id.
+
+    One integer (below 2**39, exact in JSON), so a relevance position is a plain keyset.
+    """
+    return (MAX_SCORE - score) * DOC_ID_SPAN + doc_id
+
+
+def relevance_position(key: float) -> tuple[int, int]:
+    """(score, doc id) of a relevance key; the inverse of relevance_key."""
+    rank, doc_id = divmod(int(key), DOC_ID_SPAN)
+    return MAX_SCORE - rank, doc_id
+
+
+def field_tiers() -> list[tuple[int, str, tuple[str, ...]]]:
+    """(score, field, more important fields) of a one-word query, best first.
+
+    A document matching the word is in exactly one tier: the most important field it has the
+    word in. Reading the tiers in order, each in doc id order, reads matches in relevance order.
+    """
+    fields = [name for name, _ in FIELD_WEIGHTS]
+    return [(weight, name, tuple(fields[:i])) for i, (name, weight) in enumerate(FIELD_WEIGHTS)]
+
+
+# --- facet sampling ----------------------------------------------------------------------------
+
+# Facet counts are exact up to this many matches. Above it they are counted over this many
+# most recently indexed matches (the highest doc ids) and scaled to the total, as search engines
+# do for large result sets (Elasticsearch's sampler aggregation, Algolia's non-exhaustive facet
+# counts): counting every match of a common word costs a join per match and facet, while the
+# sample reads a bounded run of neighbouring rows. The hits and the total stay exact.
+FACET_SAMPLE = 1000
+
+
+def scale_count(count: int, sampled: int, total: int) -> int:
+    """A facet count in a sample of ``sampled`` of ``total`` matches, scaled to the total."""
+    if sampled >= total or sampled == 0:
+        return count
+    return max(1, min(total, round(count * total / sampled)))
 
 
 # --- filters as index terms --------------------------------------------------------------------
@@ -169,8 +241,13 @@ def document_tags(doc: SearchDocument) -> list[str]:
     return tags
 
 
-def query_tags(query: SearchQuery) -> list[tuple[str, ...]]:
-    """The equality filters of ``query`` as tags: every group must match, any tag of one."""
+def query_tags(query: SearchQuery, *, stock: bool = True) -> list[tuple[str, ...]]:
+    """The equality filters of ``query`` as tags: every group must match, any tag of one.
+
+    Without ``stock``, leaves out the in-stock filter: one of its two tags is in most
+    documents, and intersecting a posting list of most of the index costs more than checking
+    a few thousand matches' rows.
+    """
     groups: list[tuple[str, ...]] = []
     if query.category_id is not None:
         groups.append((_tag("c", query.category_id),))
@@ -181,7 +258,7 @@ def query_tags(query: SearchQuery) -> list[tuple[str, ...]]:
     for name, values in sorted(query.attributes.items()):
         if values:
             groups.append(tuple(_tag("a", f"{name}\x00{v}") for v in values))
-    if query.in_stock is not None:
+    if query.in_stock is not None and stock:
         groups.append(("xi1" if query.in_stock else "xi0",))
     return groups
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.search.model import TextQuery
+from bazaar.search.model import FIELD_WEIGHTS, TextQuery
 from bazaar.search.sql_index import SqlSearchIndex
 from bazaar.search.store import TRIGRAM_INDEX
 from bazaar.search.typos import scan_candidates
@@ -32,8 +32,9 @@ _INSERT = (
 _DELETE = sa.text("DELETE FROM search_fts WHERE doc_id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True)
 )
-# ts_rank weights are given for D, C, B, A: description, attributes, brand, title.
-_RANK = "ts_rank('{0.1, 0.2, 0.4, 1.0}', f.tsv, to_tsquery('simple', :words))"
+# The tsvector weight label of each field, for the relevance of model.FIELD_WEIGHTS: a word is in
+# a field when the tsvector has it with that field's label.
+FIELD_LABELS = {"title": "A", "brand": "B", "attributes": "C", "description": "D"}
 TRIGRAM_CANDIDATES = 50  # nearest words by trigram distance, then checked by edit distance
 
 
@@ -43,6 +44,22 @@ def tsquery(text: TextQuery) -> str:
     if text.prefix_last:
         lexemes[-1] += ":*"
     return " & ".join(lexemes)
+
+
+def relevance(text: TextQuery, params: dict[str, Any], name: str) -> str:
+    """An SQL expression of the score of a matching row of search_fts (model.FIELD_WEIGHTS)."""
+    *ranked, (_, other_weight) = FIELD_WEIGHTS
+    scores = []
+    for i, term in enumerate(text.terms):
+        last = i == len(text.terms) - 1
+        prefix = "*" if last and text.prefix_last else ""
+        cases = []
+        for field, weight in ranked:
+            key = f"{name}_w{i}{FIELD_LABELS[field]}"
+            params[key] = f"'{term}':{prefix}{FIELD_LABELS[field]}"
+            cases.append(f"WHEN f.tsv @@ to_tsquery('simple', :{key}) THEN {weight}")
+        scores.append(f"CASE {' '.join(cases)} ELSE {other_weight} END")
+    return " + ".join(scores)
 
 
 def tags_query(tags: Sequence[Sequence[str]]) -> str:
@@ -59,18 +76,31 @@ class PostgresSearchIndex(SqlSearchIndex):
             conn.execute(_DELETE, {"ids": list(doc_ids)})
 
     def match_sql(
-        self, text: TextQuery, tags: Sequence[Sequence[str]], params: dict[str, Any]
+        self,
+        text: TextQuery,
+        tags: Sequence[Sequence[str]],
+        params: dict[str, Any],
+        *,
+        scored: bool = True,
+        name: str = "match",
     ) -> str:
-        params["words"] = tsquery(text)
+        params[f"{name}_words"] = tsquery(text)
+        score = f", {relevance(text, params, name)} AS score" if scored else ""
         sql = (
-            # float8, whose text form round-trips exactly, so a position compares equal to it
-            f"SELECT f.doc_id, CAST(-{_RANK} AS DOUBLE PRECISION) AS score FROM search_fts f"
-            " WHERE f.tsv @@ to_tsquery('simple', :words)"
+            f"SELECT f.doc_id{score} FROM search_fts f"
+            f" WHERE f.tsv @@ to_tsquery('simple', :{name}_words)"
         )
         if tags:
-            params["tags"] = tags_query(tags)
-            sql += " AND f.tags @@ to_tsquery('simple', :tags)"
+            params[f"{name}_tags"] = tags_query(tags)
+            sql += f" AND f.tags @@ to_tsquery('simple', :{name}_tags)"
         return sql
+
+    def tier_sql(
+        self, text: TextQuery, tags: Sequence[Sequence[str]], params: dict[str, Any]
+    ) -> list[tuple[int, str]] | None:
+        # The GIN index knows no weights: a tier would recheck every match against its stored
+        # tsvector, as scoring them all does, and a bitmap scan cannot stop early anyway.
+        return None
 
     def index_hint(self, index_name: str) -> str:
         return ""  # the planner chooses

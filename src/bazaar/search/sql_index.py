@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from bazaar.search.filtered import ReadLimits, search_filtered
 from bazaar.search.model import (
     SearchDocument,
     SearchQuery,
@@ -19,7 +20,7 @@ from bazaar.search.model import (
     effective_sort,
     is_browse,
 )
-from bazaar.search.reads import search_browse, search_filtered
+from bazaar.search.reads import search_browse
 from bazaar.search.typos import correct_query
 from bazaar.search.writes import TextRow, remove_documents, upsert_documents
 
@@ -28,6 +29,9 @@ class SqlSearchIndex(ABC):
     """A SearchIndex over the search tables; subclasses supply the engine's full text."""
 
     forced_join = "CROSS JOIN"
+
+    def __init__(self, limits: ReadLimits = ReadLimits()) -> None:
+        self.limits = limits
 
     def upsert(self, conn: Connection, docs: Sequence[SearchDocument]) -> None:
         upsert_documents(conn, self, docs)
@@ -53,13 +57,19 @@ class SqlSearchIndex(ABC):
         return result
 
     def _search(self, conn: Connection, query: SearchQuery, text: TextQuery | None) -> SearchResult:
+        if text is not None:
+            text = self.expand_prefix(conn, text)
         sort = effective_sort(query, text)
         after = check_after(query.after, sort)
         if text is None and is_browse(query):
             return search_browse(conn, self, query, sort, after)
-        return search_filtered(conn, self, query, text, sort, after)
+        return search_filtered(conn, self, query, text, sort, after, self.limits)
 
     # --- the engine's part -------------------------------------------------------------------
+
+    def expand_prefix(self, conn: Connection, text: TextQuery) -> TextQuery:
+        """``text``, with model.TextQuery.prefix_words set where the engine gains by it."""
+        return text
 
     @abstractmethod
     def insert_text(self, conn: Connection, rows: Sequence[TextRow]) -> None: ...
@@ -69,8 +79,19 @@ class SqlSearchIndex(ABC):
 
     @abstractmethod
     def match_sql(
-        self, text: TextQuery, tags: Sequence[Sequence[str]], params: dict[str, Any]
+        self,
+        text: TextQuery,
+        tags: Sequence[Sequence[str]],
+        params: dict[str, Any],
+        *,
+        scored: bool = True,
+        name: str = "match",
     ) -> str: ...
+
+    @abstractmethod
+    def tier_sql(
+        self, text: TextQuery, tags: Sequence[Sequence[str]], params: dict[str, Any]
+    ) -> list[tuple[int, str]] | None: ...
 
     @abstractmethod
     def index_hint(self, index_name: str) -> str: ...

@@ -14,9 +14,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.search.model import TextQuery, correct_term, max_typos
-
-_MAX_CODE_POINT = 0x10FFFF
+from bazaar.search.model import TextQuery, correct_term, max_typos, prefix_range
 
 
 class Vocabulary(Protocol):
@@ -45,7 +43,7 @@ def _unknown_terms(conn: Connection, text: TextQuery) -> list[str]:
     prefix = text.terms[-1] if text.prefix_last else None
     if prefix is not None:
         # The smallest word at or after the prefix starts with it if any word does.
-        end = prefix[:-1] + chr(min(ord(prefix[-1]) + 1, _MAX_CODE_POINT))
+        _, end = prefix_range(prefix)
         statement += (
             " UNION ALL SELECT MIN(term) FROM search_terms WHERE term >= :prefix AND term < :end"
         )
