@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
+from bazaar.infra.leases import claim_next_id
 from bazaar.jobs.model import Job, JobKind, JobStatus
 
 jobs = sa.Table(
@@ -99,29 +100,17 @@ def claim_next(
     waiting; on SQLite the write transaction (``BEGIN IMMEDIATE``) serialises claimers, and the
     conditional UPDATE makes a claim that lost a race take nothing.
     """
-    claimable = sa.or_(
-        jobs.c.status == JobStatus.QUEUED.value,
-        sa.and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_until <= now),
+    claimed = claim_next_id(
+        conn,
+        jobs,
+        queued=JobStatus.QUEUED.value,
+        running=JobStatus.RUNNING.value,
+        now=now,
+        lease_s=lease_s,
+        token=token,
+        skip_locked=skip_locked,
     )
-    query = sa.select(jobs.c.id).where(claimable).order_by(jobs.c.id).limit(1)
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    job_id = conn.execute(query).scalar()
-    if job_id is None:
-        return None
-    claimed = conn.execute(
-        jobs.update()
-        .where(jobs.c.id == job_id, claimable)
-        .values(
-            status=JobStatus.RUNNING.value,
-            attempts=jobs.c.attempts + 1,
-            lease_token=token,
-            lease_until=now + timedelta(seconds=lease_s),
-            started_at=sa.func.coalesce(jobs.c.started_at, now),
-            updated_at=now,
-        )
-    ).rowcount
-    return get_job(conn, job_id) if claimed == 1 else None
+    return get_job(conn, claimed) if claimed is not None else None
 
 
 def heartbeat(

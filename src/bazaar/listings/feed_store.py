@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from bazaar.catalog.import_runs import RowError
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
+from bazaar.infra.leases import claim_next_id
 from bazaar.listings.feed_runs import FeedFormat, FeedRun, FeedStatus
 
 listing_feeds = sa.Table(
@@ -103,33 +104,19 @@ def claim_next(
 ) -> FeedRun | None:
     """Lease the oldest queued feed, or a running one whose worker stopped (lease expired).
 
-    The conditional UPDATE makes a claim that lost a race take nothing; see
-    ``bazaar.jobs.store.claim_next``, which this mirrors.
+    See :mod:`bazaar.infra.leases` for how concurrent workers claim different feeds.
     """
-    f = listing_feeds
-    claimable = sa.or_(
-        f.c.status == FeedStatus.QUEUED.value,
-        sa.and_(f.c.status == FeedStatus.RUNNING.value, f.c.lease_until <= now),
+    claimed = claim_next_id(
+        conn,
+        listing_feeds,
+        queued=FeedStatus.QUEUED.value,
+        running=FeedStatus.RUNNING.value,
+        now=now,
+        lease_s=lease_s,
+        token=token,
+        skip_locked=skip_locked,
     )
-    query = sa.select(f.c.id).where(claimable).order_by(f.c.id).limit(1)
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    feed_id = conn.execute(query).scalar()
-    if feed_id is None:
-        return None
-    claimed = conn.execute(
-        f.update()
-        .where(f.c.id == feed_id, claimable)
-        .values(
-            status=FeedStatus.RUNNING.value,
-            attempts=f.c.attempts + 1,
-            lease_token=token,
-            lease_until=now + timedelta(seconds=lease_s),
-            started_at=sa.func.coalesce(f.c.started_at, now),
-            updated_at=now,
-        )
-    ).rowcount
-    return get_feed(conn, feed_id) if claimed == 1 else None
+    return get_feed(conn, claimed) if claimed is not None else None
 
 
 def advance(
