@@ -241,20 +241,26 @@ def csv_column(path: str) -> tuple[int | None, str]:
     return int(index), _OFFER_FIELDS.get(name, name or "price")
 
 
-def parse_csv(
-    source: Source,
-    *,
-    currency: str,
-    attribute_types: AttributeTypes,
-    after_line: int = 0,
-) -> Iterator[ParsedProduct]:
-    """One row per variant; rows of one product are adjacent and share a key.
+@dataclass(frozen=True)
+class CsvRecord:
+    """One CSV record spanning lines ``start``..``end``: its cells by header name, or None
+    and the ``problem`` when the record is malformed (bad quoting, wrong column count, an
+    unreadable line)."""
 
-    The key is ``product_key`` when that column exists, else ``handle`` (as Shopify exports
-    do); without either every row is a product of its own. Product columns are read from a
-    product's first row. ``attr.<name>`` cells are typed by the category's declarations
-    (``attribute_types``), prices are decimal major units in ``currency`` unless the row has a
-    ``currency`` column. Raises :class:`UnusableInput` for a bad header.
+    start: int
+    end: int
+    cells: dict[str, str] | None
+    problem: str = ""
+
+
+def csv_records(
+    source: Source, check: Callable[[Sequence[str]], list[FieldError]]
+) -> tuple[list[str], Iterator[CsvRecord]]:
+    """The header (checked with ``check``) and the records after it, blank lines skipped.
+
+    Raises :class:`UnusableInput` for an empty file or a header that is unreadable or that
+    ``check`` refuses. Line numbers count physical lines, so a quoted cell spanning lines
+    gives its record a range.
     """
     lines = read_lines(source)
     problems: dict[int, str] = {}
@@ -276,14 +282,57 @@ def parse_csv(
         raise UnusableInput(f"The header is not valid CSV: {exc}") from None
     if 1 in problems:
         raise UnusableInput(f"The header line cannot be read: {problems[1]}")
-    if errors := check_header(header):
+    if errors := check(header):
         raise UnusableInput("The CSV header is not usable", errors=errors)
+
+    def records() -> Iterator[CsvRecord]:
+        end = 1
+        while True:
+            start = end + 1
+            try:
+                cells = next(reader)
+                reason = ""
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                cells, reason = [], f"Malformed CSV: {exc}"
+            end = reader.line_num
+            spanned = [problems.pop(n) for n in range(start, end + 1) if n in problems]
+            if not reason and not cells and not spanned:
+                continue  # a blank line
+            if not reason and (spanned or len(cells) != len(header)):
+                reason = (
+                    spanned[0] if spanned else f"Expected {len(header)} columns, found {len(cells)}"
+                )
+            if reason:
+                yield CsvRecord(start, end, None, reason)
+            else:
+                yield CsvRecord(start, end, dict(zip(header, cells, strict=True)))
+
+    return header, records()
+
+
+def parse_csv(
+    source: Source,
+    *,
+    currency: str,
+    attribute_types: AttributeTypes,
+    after_line: int = 0,
+) -> Iterator[ParsedProduct]:
+    """One row per variant; rows of one product are adjacent and share a key.
+
+    The key is ``product_key`` when that column exists, else ``handle`` (as Shopify exports
+    do); without either every row is a product of its own. Product columns are read from a
+    product's first row. ``attr.<name>`` cells are typed by the category's declarations
+    (``attribute_types``), prices are decimal major units in ``currency`` unless the row has a
+    ``currency`` column. Raises :class:`UnusableInput` for a bad header.
+    """
+    header, records = csv_records(source, check_header)
     key_column = "product_key" if "product_key" in header else "handle"
     grouped = key_column in header
     builder = _CsvProduct(header, currency, attribute_types)
     rows: list[tuple[int, int, dict[str, str]]] = []  # the product being read: first, last line
     key: str | None = None
-    end = 1
 
     def flush() -> Iterator[ParsedProduct]:
         nonlocal rows
@@ -291,36 +340,20 @@ def parse_csv(
             yield builder.build(rows)
         rows = []
 
-    while True:
-        start = end + 1
-        try:
-            record = next(reader)
-            reason = ""
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            record, reason = [], f"Malformed CSV: {exc}"
-        end = reader.line_num
-        spanned = [problems.pop(n) for n in range(start, end + 1) if n in problems]
-        if not reason and not record and not spanned:
-            continue  # a blank line
-        if not reason and (spanned or len(record) != len(header)):
-            reason = (
-                spanned[0] if spanned else f"Expected {len(header)} columns, found {len(record)}"
-            )
-        if reason:
+    for record in records:
+        if record.cells is None:
             yield from flush()
             key = None
-            if start > after_line:
-                error = RowError(start, "line", reason, "malformed")
-                yield ParsedProduct(start, end, errors=(error,), csv=True)
+            if record.start > after_line:
+                error = RowError(record.start, "line", record.problem, "malformed")
+                yield ParsedProduct(record.start, record.end, errors=(error,), csv=True)
             continue
-        row = dict(zip(header, record, strict=True))
+        row = record.cells
         row_key = row[key_column].strip() if grouped else None
         if not grouped or not row_key or row_key != key:
             yield from flush()
         key = row_key
-        rows.append((start, end, row))
+        rows.append((record.start, record.end, row))
     yield from flush()
 
 

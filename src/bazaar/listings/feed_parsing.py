@@ -13,7 +13,6 @@ spaces or ``|``) and ``attr.<name>`` (typed by the category's declarations) are 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pydantic import ValidationError
 from bazaar.catalog.import_runs import RowError
 from bazaar.catalog.importing import (
     Source,
-    UnusableInput,
+    csv_records,
     field_path,
     minor_units,
     read_lines,
@@ -188,50 +187,15 @@ def csv_column(path: str) -> str:
 
 
 def _csv(source: Source, builder: _Builder, after_line: int) -> Iterator[FeedRow]:
-    lines = read_lines(source)
-    problems: dict[int, str] = {}
-
-    def texts() -> Iterator[str]:
-        for line in lines:
-            if line.text is None:
-                problems[line.number] = line.problem
-                yield "\n"
-            else:
-                yield line.text
-
-    reader = csv.reader(texts(), strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise UnusableInput("The file is empty; a CSV file starts with its header") from None
-    except csv.Error as exc:
-        raise UnusableInput(f"The header is not valid CSV: {exc}") from None
-    if 1 in problems:
-        raise UnusableInput(f"The header line cannot be read: {problems[1]}")
-    if errors := check_header(header):
-        raise UnusableInput("The CSV header is not usable", errors=errors)
-    end = 1
-    while True:
-        start = end + 1
-        try:
-            record = next(reader)
-            reason = ""
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            record, reason = [], f"Malformed CSV: {exc}"
-        end = reader.line_num
-        spanned = [problems.pop(n) for n in range(start, end + 1) if n in problems]
-        if start <= after_line or (not reason and not record and not spanned):
-            continue  # before the checkpoint, or a blank line
-        if not reason and (spanned or len(record) != len(header)):
-            reason = (
-                spanned[0] if spanned else f"Expected {len(header)} columns, found {len(record)}"
-            )
-        if reason:
-            yield FeedRow(start, end, errors=(RowError(start, "line", reason, "malformed"),))
+    _header, records = csv_records(source, check_header)
+    for record in records:
+        if record.start <= after_line:
+            continue  # before the checkpoint
+        if record.cells is None:
+            error = RowError(record.start, "line", record.problem, "malformed")
+            yield FeedRow(record.start, record.end, errors=(error,))
             continue
-        yield _csv_row(builder, start, end, dict(zip(header, record, strict=True)))
+        yield _csv_row(builder, record.start, record.end, record.cells)
 
 
 def _csv_row(builder: _Builder, start: int, end: int, row: Mapping[str, str]) -> FeedRow:
