@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
@@ -312,3 +314,23 @@ def test_times_without_a_time_zone_are_a_422_not_a_500(
     # then each is refused naming the field
     assert [e["field"] for e in assert_problem(events, 422)["errors"]] == ["since"]
     assert [e["field"] for e in assert_problem(key, 422)["errors"]] == ["expires_at"]
+
+
+def test_a_busy_database_is_a_503_to_retry_not_a_500(
+    client: TestClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a database whose write lock stays taken past the busy timeout
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        raise sa.exc.OperationalError(
+            "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(container.carts, "create_cart", locked)
+
+    # When a shopper starts a cart
+    response = client.post("/api/v1/carts", json={"country": "NL"})
+
+    # Then the answer says to retry shortly, as a problem
+    problem = assert_problem(response, 503)
+    assert problem["code"] == "database_busy"
+    assert response.headers["retry-after"] == "1"

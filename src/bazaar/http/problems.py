@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -172,6 +173,13 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, list[FieldErro
     return 422, errors, "The request has invalid fields"
 
 
+def _is_busy(exc: Exception) -> bool:
+    """A database that is busy, not broken: SQLite's lock or the connection pool."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(exc.orig)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map domain errors, validation errors and HTTP errors to problem+json responses."""
 
@@ -227,6 +235,22 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, detail=detail, instance=request.url.path, headers=headers
         )
 
+    async def on_database_busy(request: Request, exc: Exception) -> Response:
+        # SQLite's write lock held past the busy timeout, or no pooled connection free in
+        # time: the request changed nothing and can be retried, so say so instead of a 500.
+        if not _is_busy(exc):
+            raise exc
+        return problem_response(
+            503,
+            "database_busy",
+            "Service busy",
+            "The store is handling too many changes at once; retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(sa_exc.OperationalError, on_database_busy)
+    app.add_exception_handler(sa_exc.TimeoutError, on_database_busy)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
