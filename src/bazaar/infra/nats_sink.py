@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import logging
 import re
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
-from nats.js.errors import NotFoundError
+# nats-py is an optional extra (``bazaar[nats]``): a store that does not publish to NATS must
+# start without it, so the client is imported only when a sink first connects.
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
 
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +68,10 @@ class NatsJetStreamSink:
         subject_prefix: str = "bazaar.events",
         connect_timeout_s: float = 5.0,
     ) -> None:
+        if importlib.util.find_spec("nats") is None:
+            raise RuntimeError(
+                "BAZAAR_NATS_URL is set but nats-py is not installed: pip install 'bazaar[nats]'"
+            )
         self._url = url
         self._stream = stream
         self._subject_prefix = subject_prefix.rstrip(".")
@@ -184,6 +190,8 @@ class NatsJetStreamSink:
             return self._nc
 
     async def _connect(self) -> tuple[Client, JetStreamContext]:
+        from nats.aio.client import Client
+
         nc = Client()
         try:
             # The client itself retries forever (also after a later disconnect, buffering
@@ -207,6 +215,9 @@ class NatsJetStreamSink:
         return nc, js
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
+        from nats.js.api import StreamConfig
+        from nats.js.errors import NotFoundError
+
         try:
             await js.stream_info(self._stream)
             return
