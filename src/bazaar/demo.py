@@ -41,6 +41,7 @@ from bazaar.catalog.model import RETAILER, VariantDraft
 from bazaar.catalog.seeding import BatchDone, FulfillerSpec
 from bazaar.catalog.synthetic import RETAILER_NAME, SyntheticCatalog, gs1_check_digit
 from bazaar.checkout.addresses import Address
+from bazaar.demo_images import DemoPicture, attach_demo_pictures
 from bazaar.identity.model import Principal, Role
 from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
@@ -433,8 +434,10 @@ def load_demo(
     created["categories"] = seeding.ensure_categories(db, taxonomy, principal, DEMO_CATEGORIES)
     created["brands"] = seeding.ensure_brands(db, taxonomy, principal, DEMO_BRANDS)
     created["fulfillers"] = seeding.ensure_fulfillers(db, taxonomy, principal, DEMO_FULFILLERS)
-    created["products"] = seeding.create_missing_products(
-        db, container.catalog, principal, demo_products(container.settings.currency)
+    drafts = demo_products(container.settings.currency)
+    created["products"] = seeding.create_missing_products(db, container.catalog, principal, drafts)
+    created["images"] = attach_demo_pictures(
+        db, container.media, principal, [_picture(d) for d in drafts]
     )
     created["sellers"] = load_demo_sellers(container, principal)
     # Northwind's owner has two listings waiting in the operator's review queue
@@ -450,6 +453,11 @@ def load_demo(
     # so the demo can be checked out at once. The handlers then find the records in place.
     created["stock_levels"] = container.inventory.backfill_from_offers()
     return created
+
+
+def _picture(draft: ProductDraft) -> DemoPicture:
+    brand = {slug: name for name, slug in DEMO_BRANDS}.get(draft.brand or "", "")
+    return DemoPicture(sku=draft.variants[0].sku, title=draft.title, brand=brand)
 
 
 def demo_seller_applications(terms_version: str) -> list[tuple[str, ApplicationInput, bool]]:

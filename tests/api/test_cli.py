@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from bazaar.bootstrap import build
 from bazaar.cli import app
+from bazaar.demo import NORTHWIND
 from bazaar.http.app import create_app
 from tests.support.factories import test_settings
 
@@ -123,6 +124,7 @@ def test_demo_is_idempotent(bazaar: CliRunner) -> None:
     assert first.exit_code == 0, first.output
     assert "users: 2" in first.stdout
     assert "products: 12" in first.stdout
+    assert "images: 12" in first.stdout
 
     # when it is loaded again
     second = bazaar.invoke(app, ["demo"])
@@ -131,6 +133,33 @@ def test_demo_is_idempotent(bazaar: CliRunner) -> None:
     assert second.exit_code == 0, second.output
     assert "users: 0" in second.stdout
     assert "products: 0" in second.stdout
+    assert "images: 0" in second.stdout
+
+
+def test_the_demo_catalog_shows_pictures_and_competing_offers(
+    bazaar: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    # given the demo loaded
+    assert bazaar.invoke(app, ["demo"]).exit_code == 0
+
+    # when a shopper lists the products and opens one
+    container = build(test_settings(database_url, tmp_path))
+    try:
+        with TestClient(create_app(container, run_dispatcher=False)) as client:
+            listing = client.get("/api/v1/products", params={"q": "organic cotton tee"})
+            tee = listing.json()["items"][0]
+            detail = client.get(f"/api/v1/products/{tee['id']}").json()
+            picture = client.get(tee["image_url"])
+    finally:
+        container.close()
+
+    # then the tee has a picture, served as an image, and offers from two fulfillers
+    assert tee["image_url"], listing.text
+    assert picture.status_code == 200
+    assert picture.headers["content-type"] in {"image/jpeg", "image/webp"}
+    assert len(detail["images"]) == 1
+    assert {o["fulfiller"]["id"] for o in detail["offers"]} == {"retailer", NORTHWIND}
+    assert detail["buy_box"]["offer_id"] in {o["id"] for o in detail["offers"]}
 
 
 def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
