@@ -41,11 +41,17 @@ from bazaar.catalog.model import RETAILER, VariantDraft
 from bazaar.catalog.seeding import BatchDone, FulfillerSpec
 from bazaar.catalog.synthetic import RETAILER_NAME, SyntheticCatalog, gs1_check_digit
 from bazaar.checkout.addresses import Address
-from bazaar.demo_images import DemoPicture, attach_demo_pictures
+from bazaar.demo_images import (
+    DemoPicture,
+    attach_demo_pictures,
+    attach_synthetic_pictures,
+    count_products,
+)
 from bazaar.identity.model import Principal, Role
 from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
 from bazaar.listings.demo_listings import load_demo_listings
+from bazaar.media.shared import SharedPictures
 from bazaar.pricing.demo_rules import load_demo_pricing
 from bazaar.sellers.application import ApplicationInput
 
@@ -574,12 +580,19 @@ def load_synthetic(
             f"synthetic catalog (seed {seed}): {report.products:,} products in "
             f"{report.seconds:.1f} s, {report.per_second:,.0f} products/s"
         )
+    total = count_products(container.db)
+    shared = SharedPictures(container.db, container.blobs, container.media.rules, container.clock)
+    with progress_bar(console, "shared pictures", total=total, done=0) as advance:
+        pictures = attach_synthetic_pictures(
+            container.db, container.catalog, shared, batch_size=batch_size, on_batch=advance
+        )
     return {
         "synthetic_categories": world["categories"],
         "synthetic_brands": world["brands"],
         "synthetic_fulfillers": world["fulfillers"],
         "synthetic_products": report.products,
         "synthetic_products_per_s": round(report.per_second),
+        "synthetic_pictures": pictures,
     }
 
 

@@ -11,17 +11,46 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFont
 
 from bazaar.catalog import store as catalog_store
+from bazaar.catalog.service import CatalogService
 from bazaar.identity.model import Principal
 from bazaar.infra.db import Database
 from bazaar.media.service import MediaService
+from bazaar.media.shared import SharedPicture, SharedPictures
 
+# The synthetic catalog's pictures, shared by reference: each product shows one of these.
+_POOL_NAMES = (
+    "Canvas tote",
+    "Desk lamp",
+    "Trail runner",
+    "Wool beanie",
+    "Chef knife",
+    "Road bike",
+    "Linen shirt",
+    "Smart speaker",
+    "Yoga mat",
+    "Espresso cup",
+    "Rain jacket",
+    "Phone case",
+    "Garden hose",
+    "Board game",
+    "Leather belt",
+    "Table fan",
+    "Water bottle",
+    "Desk chair",
+    "Sun hat",
+    "Power bank",
+    "Floor rug",
+    "Dog lead",
+    "Camp stove",
+    "Picture frame",
+)
 SIZE = 1024  # big enough for the 1280-px "large" rendition to be a real downscale of 1024
 # Muted backdrop colours a product photographer would use; picked by the product's title.
 _PALETTE = (
@@ -106,3 +135,53 @@ def attach_demo_pictures(
         )
         added += result.created
     return added
+
+
+def attach_synthetic_pictures(
+    db: Database,
+    catalog: CatalogService,
+    shared: SharedPictures,
+    *,
+    batch_size: int = 1000,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Give every product without an image one of a pool of shared pictures.
+
+    The pictures are drawn and processed once; each batch of products is one insert and one
+    reindex of their search documents (so listings show the thumbnail). Returns how many
+    products got a picture; a second run finds none without one and adds nothing.
+    """
+    pool = [shared.store(render_packshot(name, "Bazaar demo")) for name in _POOL_NAMES]
+    products = catalog_store.products
+    added, after = 0, ""
+    while True:
+        with db.read() as conn:
+            rows: list[tuple[str, str]] = [
+                (row.id, row.title)
+                for row in conn.execute(
+                    sa.select(products.c.id, products.c.title)
+                    .where(products.c.id > after)
+                    .order_by(products.c.id)
+                    .limit(batch_size)
+                )
+            ]
+            if not rows:
+                return added
+        after = rows[-1][0]
+        # attach skips the products that already have an image
+        got = shared.attach([(pid, _pick(pool, pid), title) for pid, title in rows])
+        if got:
+            catalog.reindex(got)
+        added += len(got)
+        if on_batch is not None:
+            on_batch(len(rows))
+
+
+def count_products(db: Database) -> int:
+    """How many products the catalog holds (the pictures pass walks them all)."""
+    with db.read() as conn:
+        return int(conn.scalar(sa.select(sa.func.count()).select_from(catalog_store.products)) or 0)
+
+
+def _pick(pool: Sequence[SharedPicture], product_id: str) -> SharedPicture:
+    return pool[int(hashlib.sha256(product_id.encode()).hexdigest()[:8], 16) % len(pool)]

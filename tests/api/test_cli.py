@@ -171,6 +171,7 @@ def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
     assert "products: 12" in first.stdout
     assert "synthetic_products: 200" in first.stdout
     assert "synthetic_brands: 2000" in first.stdout
+    assert "synthetic_pictures: 200" in first.stdout
 
     # when it is loaded again, then asked for more
     again = bazaar.invoke(app, ["demo", "--products", "200"])
@@ -184,6 +185,8 @@ def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
     assert "synthetic_brands: 0" in again.stdout
     assert more.exit_code == 0, more.output
     assert "synthetic_products: 50" in more.stdout
+    assert "synthetic_pictures: 0" in again.stdout
+    assert "synthetic_pictures: 50" in more.stdout
 
     # and every product is searchable: by a word, by category with attribute facets
     container = build(test_settings(database_url, tmp_path))
@@ -208,3 +211,6 @@ def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
     assert detail.status_code == 200, detail.text
     assert detail.json()["variants"]
     assert detail.json()["offers"]
+    # and every product shows a picture; synthetic ones share a pool stored once
+    assert all(i["image_url"] for i in everything.json()["items"])
+    assert any("/media/shared/" in i["image_url"] for i in everything.json()["items"])

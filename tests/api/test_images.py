@@ -19,6 +19,7 @@ from PIL import Image
 from bazaar.bootstrap import Container, build
 from bazaar.kernel.clock import FixedClock
 from bazaar.media import store as media_store
+from bazaar.media.shared import SharedPictures
 from tests.support.assertions import StatementCounter, assert_problem
 from tests.support.factories import Account, make_product, test_settings
 from tests.support.images import encode, jpeg_bytes, png_bytes, private_exif, webp_bytes
@@ -569,3 +570,28 @@ def test_images_for_many_products_is_one_query(
     assert [len(found[pid]) for pid in products] == [2, 2, 2]
     assert UNKNOWN_PRODUCT not in found
     assert len([s for s in counter.statements if "product_images" in s]) == 1
+
+
+def test_a_shared_picture_is_stored_once_and_outlives_any_one_products_removal(
+    client: TestClient, container: Container, operator: Account
+) -> None:
+    # given one picture shared by two products
+    first, second = make_product(container, operator).id, make_product(container, operator).id
+    shared = SharedPictures(container.db, container.blobs, container.media.rules, container.clock)
+    picture = shared.store(jpeg_bytes((800, 600)))
+    assert shared.attach([(first, picture, "a"), (second, picture, "b")]) == [first, second]
+    files = stored_files(container)
+
+    # when it is attached again, and then removed from the first product
+    assert shared.attach([(first, picture, "a")]) == []
+    listed = client.get(IMAGES.format(first), headers=operator.headers).json()["items"]
+    removed = client.delete(IMAGES.format(first) + f"/{listed[0]['id']}", headers=operator.headers)
+
+    # then its files were written once, under shared keys, and the second product still shows it
+    assert removed.status_code == 204, removed.text
+    assert files == stored_files(container)
+    assert all("/shared/" in str(path) for path in files)
+    other = client.get(IMAGES.format(second), headers=operator.headers).json()["items"][0]
+    served = client.get(other["renditions"]["thumb"]["url"])
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/jpeg"

@@ -33,7 +33,11 @@ WEBP_SUFFIX = ".webp"
 MAX_ALT = 300
 MAX_IMAGES_PER_PRODUCT = 50
 
-_MEDIA_KEY = re.compile(r"products/([a-z]{2,8}_[0-9a-z]{26})/([0-9a-f]{64})\.(jpg|png|webp)")
+# A product's own rendition, or one of the shared pictures many products show (no owner).
+_MEDIA_KEY = re.compile(
+    r"(?:products/([a-z]{2,8}_[0-9a-z]{26})|shared)/([0-9a-f]{64})\.(jpg|png|webp)"
+)
+SHARED_PREFIX = "shared/"
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,11 @@ class ProductImage:
 def rendition_key(product_id: str, sha256: str, image_format: str) -> str:
     """The content-addressed blob key of a rendition of ``product_id``'s image."""
     return f"products/{product_id}/{sha256}.{EXTENSIONS[image_format]}"
+
+
+def shared_rendition_key(sha256: str, image_format: str) -> str:
+    """The blob key of a rendition shared by many products; removing an image keeps it."""
+    return f"{SHARED_PREFIX}{sha256}.{EXTENSIONS[image_format]}"
 
 
 @dataclass(frozen=True)

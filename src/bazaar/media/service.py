@@ -35,6 +35,7 @@ from bazaar.media.fetch import ImageFetcher
 from bazaar.media.model import (
     DECLARABLE_TYPES,
     MAX_IMAGES_PER_PRODUCT,
+    SHARED_PREFIX,
     ImageRules,
     ProductImage,
     ProductImageAdded,
@@ -339,7 +340,9 @@ class MediaService:
             }
             uow.record(ProductImageRemoved(product_id=product_id, image_id=image.id))
             uow.commit()
-        self._delete_blobs(sorted(image.blob_keys() - still_used))
+        # shared pictures belong to no product: other products may still show them
+        owned = {k for k in image.blob_keys() - still_used if not k.startswith(SHARED_PREFIX)}
+        self._delete_blobs(sorted(owned))
 
     def reorder(
         self, principal: Principal, product_id: str, image_ids: list[str]

@@ -54,21 +54,39 @@ def _ordered() -> sa.Select[tuple[object, ...]]:
     )
 
 
+def _values(image: ProductImage) -> dict[str, object]:
+    return {
+        "id": image.id,
+        "product_id": image.product_id,
+        "position": image.position,
+        "alt": image.alt,
+        "sha256": image.sha256,
+        "width": image.width,
+        "height": image.height,
+        "format": image.format,
+        "renditions": {name: r.to_dict() for name, r in image.renditions.items()},
+        "created_at": image.created_at,
+    }
+
+
 def insert(conn: Connection, image: ProductImage) -> None:
-    conn.execute(
-        product_images.insert().values(
-            id=image.id,
-            product_id=image.product_id,
-            position=image.position,
-            alt=image.alt,
-            sha256=image.sha256,
-            width=image.width,
-            height=image.height,
-            format=image.format,
-            renditions={name: r.to_dict() for name, r in image.renditions.items()},
-            created_at=image.created_at,
-        )
+    conn.execute(product_images.insert().values(**_values(image)))
+
+
+def insert_many(conn: Connection, images: Sequence[ProductImage]) -> None:
+    """One executemany for a batch of images (shared pictures attached in bulk)."""
+    if images:
+        conn.execute(product_images.insert(), [_values(i) for i in images])
+
+
+def products_with_images(conn: Connection, product_ids: Sequence[str]) -> set[str]:
+    """Which of ``product_ids`` have at least one image."""
+    if not product_ids:
+        return set()
+    query = sa.select(product_images.c.product_id).where(
+        product_images.c.product_id.in_(sorted(set(product_ids)))
     )
+    return set(conn.scalars(query.distinct()))
 
 
 def get(conn: Connection, product_id: str, image_id: str) -> ProductImage | None:
