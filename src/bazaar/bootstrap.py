@@ -99,6 +99,7 @@ from bazaar.pricing.cart_pricing import PricingEngine, orders_exist
 from bazaar.pricing.model import PricingRules
 from bazaar.pricing.ports import CatalogLookups
 from bazaar.pricing.rules import RulesCache
+from bazaar.pricing.shelf import ShelfPricing
 from bazaar.search.index import SearchIndex, search_index_for
 from bazaar.sellers import handlers as seller_handlers
 from bazaar.sellers.accounts import SellerAccounts
@@ -152,6 +153,7 @@ class Container:
     pricing_rules: RulesCache = field(init=False)  # this process's compiled pricing rules
     pricing_refresher: Periodic = field(init=False)  # reloads them after another's change
     pricing_admin: PricingAdmin = field(init=False)
+    shelf_pricing: ShelfPricing = field(init=False)  # effective prices on catalog pages
     checkout: CheckoutService = field(init=False)
     orders: OrderService = field(init=False)
     routing: RoutingService = field(init=False)  # sellers' fulfillment orders and deadlines
@@ -693,6 +695,14 @@ def _build_pricing(container: Container) -> None:
             return False
 
     container.pricing.use_rules(container.pricing_rules.get)
+    container.shelf_pricing = ShelfPricing(
+        container.db,
+        container.clock,
+        container.pricing_rules,
+        currency=container.settings.currency,
+        channel_id="web",
+        log_exposures=container.pricing.record_exposures,
+    )
     container.pricing_admin = PricingAdmin(
         container.db,
         container.uow,

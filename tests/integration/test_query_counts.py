@@ -34,6 +34,8 @@ from tests.support.images import png_bytes
 @pytest.fixture
 def uncached(db_url: str, tmp_path: Path) -> Iterator[Container]:
     container = build(test_settings(db_url, tmp_path, cache_ttl_s=0))
+    # pricing rules are compiled once per process, by the first page that shows prices
+    container.pricing_rules.get()
     yield container
     container.close()
 
@@ -129,3 +131,44 @@ def test_product_create_has_a_bounded_statement_count(
     # checks, inserts, search-index upkeep, webhook candidates, events and deliveries
     assert response.status_code == 201, response.text
     assert counter.count <= by_engine(uncached, sqlite=27, postgresql=24), counter.statements
+
+
+def test_effective_prices_add_no_statement_that_grows_with_the_page(
+    uncached: Container, api: TestClient, staff: Account
+) -> None:
+    # Given 60 products with one or more offers, a sale and a price list on many of them
+    made = []
+    for n in range(60):
+        variants = [VariantDraft(f"P-{n}-{v}", {"size": str(v)}) for v in range(n % 3 + 1)]
+        offers = [OfferDraft(v.sku, Money(1000 + n, "EUR"), stock=1) for v in variants]
+        made.append(make_product(uncached, staff, variants=variants, offers=offers))
+    offer_ids = [o.id for p in made for o in uncached.catalog.product_view(p.id).offers]
+    entries = [
+        {
+            "offer_id": o,
+            "tiers": [{"min_quantity": 1, "unit_price": {"amount": 900, "currency": "EUR"}}],
+        }
+        for o in offer_ids[::2]
+    ]
+    body = {"name": "Web", "currency": "EUR", "entries": entries}
+    assert api.post("/api/v1/price-lists", json=body, headers=staff.headers).status_code == 201
+    sale = {"offer_id": offer_ids[1], "price": {"amount": 500, "currency": "EUR"}}
+    assert api.post("/api/v1/sale-prices", json=sale, headers=staff.headers).status_code == 201
+    uncached.pricing_rules.get()
+
+    # When a small and a large listing page and a product page are fetched
+    with StatementCounter(uncached.db.engine) as small:
+        small_page = api.get("/api/v1/products", params={"limit": 2})
+    with StatementCounter(uncached.db.engine) as large:
+        large_page = api.get("/api/v1/products", params={"limit": 50})
+    with StatementCounter(uncached.db.engine) as detail:
+        page = api.get(f"/api/v1/products/{made[0].id}")
+
+    # Then prices were applied, the listing costs one statement more whatever its size (the
+    # page's offers), and the product page none more than without rules
+    assert any(i["applied_rule"] for i in large_page.json()["items"])
+    assert page.json()["offers"][0]["applied_rule"]["source"] == "price_list"
+    assert (len(small_page.json()["items"]), len(large_page.json()["items"])) == (2, 50)
+    assert small.count == large.count, large.statements
+    assert large.count <= by_engine(uncached, sqlite=6, postgresql=5), large.statements
+    assert detail.count <= by_engine(uncached, sqlite=6, postgresql=4), detail.statements

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from bazaar.catalog.handlers import LISTS_NAMESPACE, product_namespace
 from bazaar.catalog.listing import ListingParams, attribute_filters
+from bazaar.catalog.page_prices import price_product
+from bazaar.catalog.priced_pages import priced_json, priced_namespace
 from bazaar.catalog.schemas import (
     BuyBoxOut,
     OfferIn,
@@ -42,8 +46,14 @@ from bazaar.catalog.taxonomy_schemas import (
 )
 from bazaar.http.caching import CachedRoute, cached_json
 from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit, Operator, OptionalPrincipal
-from bazaar.identity.model import Role
+from bazaar.identity.model import Principal, Role
+from bazaar.infra.cache import NamespacedCache
+from bazaar.pricing.rules import RulesCache
+from bazaar.pricing.shelf import Audience
 from bazaar.search.model import SortOrder
+
+if TYPE_CHECKING:
+    from bazaar.bootstrap import Container
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -55,21 +65,38 @@ def _product_namespace_of_path(path: str) -> str:
     return product_namespace(match.group(1) if match else "")
 
 
-# Public pages whose cache hits the edge answers before routing (see bazaar.http.caching).
-CACHED_ROUTES = (
-    CachedRoute(re.compile(r"/api/v1/products"), "/api/v1/products", LISTS_NAMESPACE),
-    CachedRoute(
-        re.compile(r"/api/v1/products/[^/]+"),
-        "/api/v1/products/{product_id}",
-        _product_namespace_of_path,
-    ),
-    CachedRoute(
-        re.compile(r"/api/v1/products/[^/]+/offers"),
-        "/api/v1/products/{product_id}/offers",
-        _product_namespace_of_path,
-    ),
-    CachedRoute(re.compile(r"/api/v1/categories"), "/api/v1/categories", LISTS_NAMESPACE),
-)
+_CATEGORIES = CachedRoute(re.compile(r"/api/v1/categories"), "/api/v1/categories", LISTS_NAMESPACE)
+
+
+def cached_routes(pages: NamespacedCache, rules: RulesCache) -> tuple[CachedRoute, ...]:
+    """Public pages whose cache hits the edge answers before routing (bazaar.http.caching).
+
+    Pages showing prices live under the pricing rules version this process prices with
+    (:func:`bazaar.catalog.priced_pages.priced_namespace`), as their routes store them.
+    """
+
+    def priced(namespace: Callable[[str], str]) -> Callable[[str], str]:
+        return lambda path: priced_namespace(pages, namespace(path), rules.version)
+
+    return (
+        CachedRoute(
+            re.compile(r"/api/v1/products"),
+            "/api/v1/products",
+            priced(lambda path: LISTS_NAMESPACE),
+        ),
+        CachedRoute(
+            re.compile(r"/api/v1/products/[^/]+"),
+            "/api/v1/products/{product_id}",
+            priced(_product_namespace_of_path),
+        ),
+        CachedRoute(
+            re.compile(r"/api/v1/products/[^/]+/offers"),
+            "/api/v1/products/{product_id}/offers",
+            priced(_product_namespace_of_path),
+        ),
+        _CATEGORIES,
+    )
+
 
 ProductId = Annotated[str, Path(max_length=40)]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -77,6 +104,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _is_staff(who: object) -> bool:
     return getattr(who, "role", None) in (Role.OPERATOR, Role.REVIEWER)
+
+
+async def _audience(c: Container, who: Principal | None) -> Audience:
+    """Who the prices are for: a signed-in user's group and experiments, else a guest's."""
+    customer_id = who.id if who is not None and who.kind == "user" and not who.is_staff else None
+    if customer_id is None and c.shelf_pricing.rules_loaded:
+        return c.shelf_pricing.audience(None)  # no IO: stay on the event loop
+    return await run_in_threadpool(c.shelf_pricing.audience, customer_id)
 
 
 # --- search and product pages ----------------------------------------------------------------
@@ -96,6 +131,7 @@ def _is_staff(who: object) -> bool:
 async def search_products(
     request: Request,
     c: ContainerDep,
+    who: OptionalPrincipal,
     q: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=700, description="Id or slug path")] = None,
     brand: Annotated[list[str] | None, Query(max_length=50, description="Ids or slugs")] = None,
@@ -129,10 +165,21 @@ async def search_products(
         cursor=cursor,
     )
 
-    def render() -> bytes:
-        return ProductSearchPage.of(c.listing.search(params)).model_dump_json().encode()
+    audience = await _audience(c, who)
 
-    return await cached_json(request, c.pages, LISTS_NAMESPACE, c.settings.cache_ttl_s, render)
+    def render() -> tuple[bytes, datetime | None]:
+        page = c.listing.search(params, c.shelf_pricing.pricer(audience))
+        return ProductSearchPage.of(page).model_dump_json().encode(), page.valid_until
+
+    return await priced_json(
+        request,
+        c.pages,
+        LISTS_NAMESPACE,
+        audience,
+        ttl_s=c.settings.cache_ttl_s,
+        clock=c.clock,
+        render=render,
+    )
 
 
 @router.get(
@@ -143,15 +190,26 @@ async def search_products(
 async def get_product(
     request: Request, c: ContainerDep, product_id: ProductId, who: OptionalPrincipal
 ) -> Response:
-    def render() -> bytes:
-        view = c.catalog.product_view(product_id, staff=_is_staff(who))
-        return ProductDetailOut.of(view).model_dump_json().encode()
+    staff = _is_staff(who)
+    audience = await _audience(c, who)
 
-    if _is_staff(who):
-        body = await run_in_threadpool(render)
+    def render() -> tuple[bytes, datetime | None]:
+        view = c.catalog.product_view(product_id, staff=staff)
+        priced = price_product(view, c.shelf_pricing.pricer(audience))
+        return ProductDetailOut.of(priced).model_dump_json().encode(), priced.valid_until
+
+    if staff:  # staff also see drafts: never cached; prices as a guest sees them
+        body, _ = await run_in_threadpool(render)
         return Response(body, media_type="application/json", headers=NO_STORE)
-    namespace = product_namespace(product_id)
-    return await cached_json(request, c.pages, namespace, c.settings.cache_ttl_s, render)
+    return await priced_json(
+        request,
+        c.pages,
+        product_namespace(product_id),
+        audience,
+        ttl_s=c.settings.cache_ttl_s,
+        clock=c.clock,
+        render=render,
+    )
 
 
 @router.get(
@@ -159,18 +217,30 @@ async def get_product(
     response_model=OfferList,
     summary="All offers for a product, with the buy box (public)",
 )
-async def list_offers(request: Request, c: ContainerDep, product_id: ProductId) -> Response:
-    def render() -> bytes:
+async def list_offers(
+    request: Request, c: ContainerDep, product_id: ProductId, who: OptionalPrincipal
+) -> Response:
+    audience = await _audience(c, who)
+
+    def render() -> tuple[bytes, datetime | None]:
         view = c.catalog.product_view(product_id)
+        priced = price_product(view, c.shelf_pricing.pricer(audience))
         fulfillers = dict(view.fulfillers)
         out = OfferList(
-            items=[OfferOut.of(o, fulfillers) for o in view.offers],
-            buy_box=BuyBoxOut.of(view.buy_box),
+            items=[OfferOut.of(o, fulfillers, priced.prices.get(o.id)) for o in view.offers],
+            buy_box=BuyBoxOut.of(priced.view.buy_box),
         )
-        return out.model_dump_json().encode()
+        return out.model_dump_json().encode(), priced.valid_until
 
-    namespace = product_namespace(product_id)
-    return await cached_json(request, c.pages, namespace, c.settings.cache_ttl_s, render)
+    return await priced_json(
+        request,
+        c.pages,
+        product_namespace(product_id),
+        audience,
+        ttl_s=c.settings.cache_ttl_s,
+        clock=c.clock,
+        render=render,
+    )
 
 
 # --- staff writes: products, variants, offers ------------------------------------------------

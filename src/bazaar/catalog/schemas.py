@@ -28,6 +28,7 @@ from bazaar.catalog.model import (
     Variant,
     VariantDraft,
 )
+from bazaar.catalog.page_prices import PricedProduct
 from bazaar.catalog.service import ProductView
 from bazaar.catalog.taxonomy_schemas import (
     AttributeInput,
@@ -39,6 +40,8 @@ from bazaar.catalog.taxonomy_schemas import (
     tenths,
 )
 from bazaar.http.schemas import MoneyModel, StrictModel
+from bazaar.kernel.money import Money
+from bazaar.pricing.price_lists import EffectivePrice, PriceSource
 
 
 class DimensionsModel(StrictModel):
@@ -189,11 +192,43 @@ class FulfillerRef(BaseModel):
     rating: float | None
 
 
+class AppliedRuleOut(BaseModel):
+    """The pricing rule that set a price shown instead of the base price."""
+
+    source: PriceSource = Field(description="price_list, sale or experiment")
+    rule_id: str | None = Field(description="The price list or experiment; None for a sale")
+    explanation: str
+
+    @classmethod
+    def of(cls, price: EffectivePrice | None) -> AppliedRuleOut | None:
+        if price is None or price.source is PriceSource.BASE:
+            return None
+        return cls(source=price.source, rule_id=price.rule_id, explanation=price.explanation)
+
+
+def compare_at(price: EffectivePrice | None, shipping: Money | None = None) -> MoneyModel | None:
+    """The price before a sale, to show struck through; None when it is not higher."""
+    if price is None or not price.regular_price > price.unit_price:
+        return None
+    regular = price.regular_price
+    return MoneyModel.of(regular + shipping if shipping is not None else regular)
+
+
 class OfferOut(BaseModel):
+    """An offer as the caller pays for it: ``price`` is the effective unit price (price
+    lists, sale prices, price experiments), ``base_price`` the offer's own."""
+
     id: str
     variant_id: str
     fulfiller: FulfillerRef
     price: MoneyModel
+    base_price: MoneyModel
+    compare_at_price: MoneyModel | None = Field(
+        None, description="The unit price before a sale, when higher than `price`"
+    )
+    applied_rule: AppliedRuleOut | None = Field(
+        None, description="What set `price`; null when it is the base price"
+    )
     shipping: MoneyModel
     landed_price: MoneyModel
     stock: int
@@ -202,8 +237,11 @@ class OfferOut(BaseModel):
     status: OfferStatus
 
     @classmethod
-    def of(cls, o: Offer, fulfillers: dict[str, Fulfiller]) -> OfferOut:
+    def of(
+        cls, o: Offer, fulfillers: dict[str, Fulfiller], price: EffectivePrice | None = None
+    ) -> OfferOut:
         f = fulfillers.get(o.fulfiller_id)
+        unit = price.unit_price if price is not None else o.price
         return cls(
             id=o.id,
             variant_id=o.variant_id,
@@ -212,9 +250,12 @@ class OfferOut(BaseModel):
                 name=f.name if f else o.fulfiller_id,
                 rating=stars(f.rating if f else None),
             ),
-            price=MoneyModel.of(o.price),
+            price=MoneyModel.of(unit),
+            base_price=MoneyModel.of(o.price),
+            compare_at_price=compare_at(price),
+            applied_rule=AppliedRuleOut.of(price),
             shipping=MoneyModel.of(o.shipping),
-            landed_price=MoneyModel.of(o.landed_price),
+            landed_price=MoneyModel.of(unit + o.shipping),
             stock=o.stock,
             in_stock=o.available,
             delivery_days=o.delivery_days,
@@ -356,7 +397,11 @@ class ProductDetailOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, view: ProductView) -> ProductDetailOut:
+    def of(cls, priced: ProductView | PricedProduct) -> ProductDetailOut:
+        """The page; with a ``PricedProduct``, offers and buy boxes at effective prices."""
+        view, prices = (
+            (priced.view, priced.prices) if isinstance(priced, PricedProduct) else (priced, {})
+        )
         p = view.product
         fulfillers = dict(view.fulfillers)
         return cls(
@@ -376,7 +421,7 @@ class ProductDetailOut(BaseModel):
             price=MoneyModel.of(view.price) if view.price else None,
             in_stock=view.in_stock,
             variants=[VariantOut.of(v, view.buy_boxes.get(v.id)) for v in p.variants],
-            offers=[OfferOut.of(o, fulfillers) for o in view.offers],
+            offers=[OfferOut.of(o, fulfillers, prices.get(o.id)) for o in view.offers],
             buy_box=BuyBoxOut.of(view.buy_box),
             images=[ImageOut.of(i) for i in view.images],
             created_at=p.created_at,

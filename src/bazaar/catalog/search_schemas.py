@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bazaar.catalog.listing import LabelledFacetValue, ListingPage
+from bazaar.catalog.page_prices import CardPrice
+from bazaar.catalog.schemas import AppliedRuleOut
 from bazaar.catalog.taxonomy_schemas import stars
 from bazaar.http.schemas import MoneyModel
 from bazaar.search.model import SearchHit
@@ -30,15 +32,21 @@ class ProductSummaryOut(BaseModel):
     rating: float | None
     image_url: str | None
     created_at: datetime
+    compare_at_price: MoneyModel | None = None
+    applied_rule: AppliedRuleOut | None = None
 
     @classmethod
-    def of(cls, h: SearchHit) -> ProductSummaryOut:
+    def of(cls, h: SearchHit, card: CardPrice | None = None) -> ProductSummaryOut:
+        """A card; with ``card``, its from price is the caller's effective one."""
+        price = MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None
         return cls(
             id=h.product_id,
             title=h.title,
             brand=BrandRef(id=h.brand_id, name=h.brand_name or "") if h.brand_id else None,
             category_id=h.category_id,
-            price=MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None,
+            price=MoneyModel.of(card.price) if card is not None else price,
+            compare_at_price=MoneyModel.of(card.compare_at) if card and card.compare_at else None,
+            applied_rule=AppliedRuleOut.of(card.rule) if card is not None else None,
             in_stock=h.in_stock,
             rating=stars(h.rating),
             image_url=h.image_url,
@@ -68,7 +76,7 @@ class ProductSearchPage(BaseModel):
     @classmethod
     def of(cls, page: ListingPage) -> ProductSearchPage:
         return cls(
-            items=[ProductSummaryOut.of(h) for h in page.items],
+            items=[ProductSummaryOut.of(h, page.prices.get(h.product_id)) for h in page.items],
             total=page.total,
             facets={k: [FacetValueOut.of(v) for v in vs] for k, vs in page.facets.items()},
             next_cursor=page.next_cursor,

@@ -12,7 +12,7 @@ from bazaar import __version__
 from bazaar.audit.api import router as audit_router
 from bazaar.bootstrap import Container, build
 from bazaar.carts.api import router as carts_router
-from bazaar.catalog.api import CACHED_ROUTES
+from bazaar.catalog.api import cached_routes
 from bazaar.catalog.api import router as catalog_router
 from bazaar.checkout.api import router as checkout_router
 from bazaar.config import Settings
@@ -128,7 +128,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
     app.add_middleware(
         CachedPagesMiddleware,
         pages=container.pages,
-        routes=CACHED_ROUTES,
+        routes=cached_routes(container.pages, container.pricing_rules),
         ttl_s=settings.cache_ttl_s,
     )
     app.add_middleware(

@@ -29,6 +29,7 @@ from bazaar.kernel.money import Money
 from bazaar.pricing import store
 from bazaar.pricing.admin_store import record_exposure
 from bazaar.pricing.coupons import Coupon, CouponProblem, EnteredCoupon, normalise_code
+from bazaar.pricing.experiments import Exposure
 from bazaar.pricing.model import (
     PricedCart,
     PricingContext,
@@ -152,7 +153,7 @@ class PricingEngine:
             for a in priced.adjustments
             for fulfiller in sorted(a.free_shipping_fulfillers)
         }
-        self._record_exposures(context.unit_id, priced, now)
+        self.record_exposures(context.unit_id, priced.exposures, now)
         coupons = dict.fromkeys(cart.coupon_codes, "unknown")
         coupons.update({r.code: r.problem.value for r in priced.rejected_coupons})
         coupons.update({a.coupon_code: "applied" for a in priced.adjustments if a.coupon_code})
@@ -164,12 +165,15 @@ class PricingEngine:
             coupons=coupons,
         )
 
-    def _record_exposures(self, unit_id: str | None, priced: PricedCart, now: datetime) -> None:
-        """Log that ``unit_id`` was shown each experiment variant it priced under: once per
-        (experiment, unit) in the database, and once per process thanks to ``_exposed``."""
+    def record_exposures(
+        self, unit_id: str | None, exposures: Sequence[Exposure], now: datetime
+    ) -> None:
+        """Log that ``unit_id`` was shown each experiment variant of ``exposures`` (in a cart
+        or on a product or listing page): once per (experiment, unit) in the database, and
+        once per process thanks to ``_exposed``, so a repeat costs no statement."""
         if unit_id is None:
             return
-        fresh = [e for e in priced.exposures if (e.experiment_id, unit_id) not in self._exposed]
+        fresh = [e for e in exposures if (e.experiment_id, unit_id) not in self._exposed]
         if not fresh:
             return
         with self._db.write() as conn:

@@ -128,10 +128,16 @@ class PricingRules:
 
 @dataclass(frozen=True)
 class ListingPrices:
-    """Effective prices by offer id, and the experiments the visitor saw them under."""
+    """Effective prices by offer id, and the experiments the visitor saw them under.
+
+    ``valid_until`` is the first moment a price shown may change by itself (a sale, a price
+    list or a running experiment starting or ending): a page showing them must not be kept
+    past it. None: no such moment.
+    """
 
     prices: Mapping[str, EffectivePrice]
     exposures: tuple[Exposure, ...]
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -234,15 +240,21 @@ def effective_prices(
     context's currency is left out. ``exposures`` lists each experiment once. Cost is a few
     dictionary look-ups per offer; the rules are not re-read.
     """
-    assignments = assign_variants(rules.experiments, context.unit_id, context.now)
+    now = context.now
+    assignments = assign_variants(rules.experiments, context.unit_id, now)
+    book = rules.price_book
     prices: dict[str, EffectivePrice] = {}
     exposures: dict[Exposure, None] = {}
+    changes = {e.ends_at for e, _ in assignments if e.ends_at is not None}
     for offer in offers:
         found = _effective_price(offer, 1, context, rules, assignments)
         if found is not None:
             prices[offer.offer_id] = found[0]
             exposures.update(dict.fromkeys(found[1]))
-    return ListingPrices(prices, tuple(exposures))
+        change = book.next_change(offer.offer_id, now)
+        if change is not None:
+            changes.add(change)
+    return ListingPrices(prices, tuple(exposures), min(changes, default=None))
 
 
 # --- the cart -------------------------------------------------------------------------------

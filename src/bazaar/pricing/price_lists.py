@@ -18,6 +18,7 @@ end optional, both timezone-aware.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -264,7 +265,7 @@ class PriceBook:
     two lists share an id.
     """
 
-    __slots__ = ("_listed", "_sales")
+    __slots__ = ("_all_changes", "_changes", "_listed", "_sales")
 
     def __init__(
         self, price_lists: Iterable[PriceList] = (), sale_prices: Iterable[SalePrice] = ()
@@ -294,6 +295,43 @@ class PriceBook:
         self._sales: Mapping[str, tuple[SalePrice, ...]] = {
             offer_id: tuple(sorted(found, key=_sale_order)) for offer_id, found in sales.items()
         }
+        # When each offer's price may change by itself: every start and end of the windows
+        # of its lists and sales, sorted, so a cached page can expire exactly then.
+        changes: dict[str, set[datetime]] = {}
+        for offer_id, found_lists in self._listed.items():
+            for x in found_lists:
+                changes.setdefault(offer_id, set()).update(_ends(x.price_list))
+        for offer_id, found_sales in self._sales.items():
+            for sale in found_sales:
+                changes.setdefault(offer_id, set()).update(_ends(sale))
+        self._changes: Mapping[str, tuple[datetime, ...]] = {
+            offer_id: tuple(sorted(moments)) for offer_id, moments in changes.items() if moments
+        }
+        self._all_changes = tuple(sorted({m for moments in changes.values() for m in moments}))
+
+    def __bool__(self) -> bool:
+        """False when no list or sale prices any offer: every price is the base price."""
+        return bool(self._listed or self._sales)
+
+    def names(self, offer_id: str) -> bool:
+        """True when a price list or a sale price names ``offer_id``."""
+        return offer_id in self._listed or offer_id in self._sales
+
+    def offer_ids(self) -> frozenset[str]:
+        """Every offer a price list or a sale price names."""
+        return frozenset(self._listed) | frozenset(self._sales)
+
+    def next_change_of_any(self, now: datetime) -> datetime | None:
+        """The first moment after ``now`` when any list or sale starts or ends."""
+        i = bisect_right(self._all_changes, now)
+        return self._all_changes[i] if i < len(self._all_changes) else None
+
+    def next_change(self, offer_id: str, now: datetime) -> datetime | None:
+        """The first moment after ``now`` when a list or sale of ``offer_id`` starts or ends
+        (so its price may change without any rule being edited); None when never."""
+        moments = self._changes.get(offer_id, ())
+        i = bisect_right(moments, now)
+        return moments[i] if i < len(moments) else None
 
     def resolve(
         self,
@@ -334,21 +372,27 @@ class PriceBook:
             resolved = EffectivePrice(base_price, base_price, PriceSource.BASE, None, "Base price")
         else:
             return None
-        sale = self._best_sale(offer_id, currency, now)
+        sale = self.best_sale(offer_id, currency, now)
         if sale is not None and sale.price < resolved.unit_price:
-            until = (
-                f" until {sale.ends_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if sale.ends_at else ""
-            )
-            return EffectivePrice(
-                sale.price, resolved.regular_price, PriceSource.SALE, None, f"{sale.label}{until}"
-            )
+            return on_sale(sale, resolved.regular_price)
         return resolved
 
-    def _best_sale(self, offer_id: str, currency: str, now: datetime) -> SalePrice | None:
+    def best_sale(self, offer_id: str, currency: str, now: datetime) -> SalePrice | None:
+        """The cheapest sale price of ``offer_id`` in ``currency`` running at ``now``."""
         for sale in self._sales.get(offer_id, ()):
             if sale.price.currency == currency and in_window(now, sale.starts_at, sale.ends_at):
                 return sale  # the cheapest active one: they are sorted
         return None
+
+
+def on_sale(sale: SalePrice, regular_price: Money) -> EffectivePrice:
+    """The effective price ``sale`` gives an offer whose price is otherwise ``regular_price``."""
+    until = f" until {sale.ends_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if sale.ends_at else ""
+    return EffectivePrice(sale.price, regular_price, PriceSource.SALE, None, f"{sale.label}{until}")
+
+
+def _ends(rule: PriceList | SalePrice) -> tuple[datetime, ...]:
+    return tuple(m for m in (rule.starts_at, rule.ends_at) if m is not None)
 
 
 def _sale_order(sale: SalePrice) -> tuple[int, str, str, str]:

@@ -9,8 +9,10 @@
   process that made a change prices with it from the next quote on;
 * :meth:`RulesCache.refresh_if_stale` reads the version (one indexed single-row read) and
   recompiles when another process changed a rule. A periodic job calls it every
-  ``BAZAAR_PRICING_RULES_REFRESH_S`` seconds (2 by default) in every ``bazaar serve``
-  process, so a rule change reaches every other process within that interval.
+  ``BAZAAR_PRICING_RULES_REFRESH_S`` seconds (2 by default) in every ``bazaar serve`` and
+  ``bazaar worker`` process, so a rule change reaches every other process within that
+  interval; cached catalog pages are keyed by :meth:`RulesCache.snapshot`'s version, so
+  they follow at the same moment.
 """
 
 from __future__ import annotations
@@ -65,7 +67,11 @@ def load_rules(conn: Connection) -> PricingRules:
 
 
 class RulesCache:
-    """This process's compiled rules; thread-safe (one lock around every reload)."""
+    """This process's compiled rules; thread-safe (one lock around every reload).
+
+    The rules and the version they were compiled at are kept as one pair, so a reader never
+    sees new rules labelled with an old version or the reverse.
+    """
 
     def __init__(
         self, db: Database, load: Callable[[Connection], PricingRules] = load_rules
@@ -73,24 +79,31 @@ class RulesCache:
         self._db = db
         self._load = load
         self._lock = threading.Lock()
-        self._rules: PricingRules | None = None
-        self._version: int | None = None
+        self._loaded: tuple[PricingRules, int] | None = None
 
     @property
     def version(self) -> int | None:
         """The rules version the cached rules were compiled at; None before the first load."""
-        return self._version
+        loaded = self._loaded
+        return None if loaded is None else loaded[1]
 
     def get(self) -> PricingRules:
         """The compiled rules, loading them on first use (or after :meth:`invalidate`)."""
-        rules = self._rules
-        if rules is not None:
-            return rules
+        return self.snapshot()[0]
+
+    def snapshot(self) -> tuple[PricingRules, int]:
+        """The compiled rules with the version they were compiled at, loading them if needed.
+
+        A page priced with these rules can be cached under this version: any later rule
+        change moves the version.
+        """
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
         with self._lock:
-            if self._rules is None:
-                self._reload()
-            assert self._rules is not None
-            return self._rules
+            if self._loaded is None:
+                self._loaded = self._reload()
+            return self._loaded
 
     def invalidate(self) -> None:
         """Forget the compiled rules; the next :meth:`get` reloads them.
@@ -99,29 +112,28 @@ class RulesCache:
         before the change committed, so it cannot put stale rules back afterwards.
         """
         with self._lock:
-            self._rules = None
-            self._version = None
+            self._loaded = None
 
     def refresh_if_stale(self) -> bool:
         """Reload when the stored version moved since the rules were compiled; True when
         reloaded. Rules never asked for are not loaded here."""
-        if self._rules is None:
+        if self._loaded is None:
             return False
         with self._db.read() as conn:
             current = store.rules_version(conn)
-        if current == self._version:
+        if current == self.version:
             return False
         with self._lock:
-            if self._rules is None or self._version == current:
+            if self._loaded is None or self._loaded[1] == current:
                 return False  # invalidated or refreshed meanwhile: get() has it in hand
-            self._reload()
+            self._loaded = self._reload()
         return True
 
-    def _reload(self) -> None:
+    def _reload(self) -> tuple[PricingRules, int]:
         with self._db.read() as conn:
             # The version first: a change committing between the two reads is then loaded
             # with the older version, and reloaded once more on the next refresh, instead
             # of old rules being labelled with the new version and kept.
             version = store.rules_version(conn)
             rules = self._load(conn)
-        self._rules, self._version = rules, version
+        return rules, version

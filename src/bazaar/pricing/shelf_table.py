@@ -1,0 +1,88 @@
+"""Unit prices at quantity 1 for one pricing context, resolved once for every named offer.
+
+Pure Python. A listing page prices a hundred offers per request; resolving each through
+:meth:`PriceBook.resolve` (which checks every list's channel, group and date window per
+offer) costs more than the page can afford. But at quantity 1 and for one context
+(currency, channel, customer group), the outcome for each offer changes only when a list or
+sale starts or ends. :func:`shelf_table` therefore resolves every offer a rule names once,
+and :meth:`ShelfTable.price` answers from a dictionary until :attr:`ShelfTable.valid_until`.
+
+It gives exactly what :meth:`PriceBook.resolve` gives at quantity 1 (tested), for contexts
+without experiment variants: price experiments depend on the shopper and are applied by
+:func:`bazaar.pricing.model.effective_prices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bazaar.kernel.money import Money
+from bazaar.pricing.price_lists import EffectivePrice, PriceBook, on_sale
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    listed: EffectivePrice | None  # a list price (a cheaper sale already applied), or None
+    # without a list price: the sale to compare with the base price (which becomes its
+    # regular price)
+    sale_price: EffectivePrice | None
+
+
+@dataclass(frozen=True)
+class ShelfTable:
+    """Prices at quantity 1 for one context, valid from ``built_at`` until ``valid_until``."""
+
+    currency: str
+    built_at: datetime
+    valid_until: datetime | None
+    _offers: Mapping[str, _Resolved]
+
+    def holds_at(self, now: datetime) -> bool:
+        """True when the table still gives the prices of ``now``."""
+        return self.built_at <= now and (self.valid_until is None or now < self.valid_until)
+
+    def price(self, offer_id: str, base_price: Money) -> EffectivePrice | None:
+        """The effective price of one unit of ``offer_id``; None when it is ``base_price``
+        (no rule changes it, or the base price is in another currency)."""
+        resolved = self._offers.get(offer_id)
+        if resolved is None:
+            return None
+        if resolved.listed is not None:
+            return resolved.listed
+        sale = resolved.sale_price
+        if sale is None or base_price.currency != self.currency:
+            return None
+        if not sale.unit_price.amount < base_price.amount:
+            return None
+        return EffectivePrice(
+            sale.unit_price, base_price, sale.source, sale.rule_id, sale.explanation
+        )
+
+    def names(self, offer_id: str) -> bool:
+        """False when every price of ``offer_id`` is its base price."""
+        return offer_id in self._offers
+
+
+def shelf_table(
+    book: PriceBook, *, currency: str, channel_id: str, customer_group: str | None, now: datetime
+) -> ShelfTable:
+    """Resolve every offer ``book`` names, at quantity 1, for one context at ``now``."""
+    offers: dict[str, _Resolved] = {}
+    for offer_id in book.offer_ids():
+        listed = book.resolve(
+            offer_id,
+            None,
+            1,
+            currency=currency,
+            channel_id=channel_id,
+            customer_group=customer_group,
+            now=now,
+        )
+        sale = None if listed is not None else book.best_sale(offer_id, currency, now)
+        if listed is not None or sale is not None:
+            # the sentence is formatted once here, not once per offer shown
+            shown = on_sale(sale, sale.price) if sale is not None else None
+            offers[offer_id] = _Resolved(listed, shown)
+    return ShelfTable(currency, now, book.next_change_of_any(now), offers)
