@@ -72,7 +72,6 @@ from bazaar.listings.facts import CatalogFacts
 from bazaar.listings.feed_runner import FeedRunner
 from bazaar.listings.feed_service import FeedService
 from bazaar.listings.images import MediaImageProber
-from bazaar.listings.ports import AnySellerIsActive
 from bazaar.listings.publishing import ListingPublisher
 from bazaar.listings.runner import ValidationRunner
 from bazaar.listings.service import ListingService
@@ -107,6 +106,7 @@ from bazaar.sellers.catalog_adapter import CatalogOffers, SellerCategories, Sell
 from bazaar.sellers.offer_visibility import OfferVisibility
 from bazaar.sellers.payout_accounts import PayoutAccounts, UnconnectedPayoutAccounts
 from bazaar.sellers.service import OnboardingRules, SellerService
+from bazaar.sellers.status_gate import SellerStatusGate
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.service import WebhookResolver, WebhookService
 
@@ -165,6 +165,8 @@ class Container:
     seller_directory: SellerDirectory = field(init=False)
     sellers: SellerService = field(init=False)
     seller_accounts: SellerAccounts = field(init=False)
+    # What each seller route may do for a seller in its current status.
+    seller_gate: SellerStatusGate = field(init=False)
     listings: ListingService = field(init=False)  # sellers' listings and their review
     listing_feeds: FeedService = field(init=False)
     listing_workers: ListingWorkers = field(init=False)  # validation passes, feed imports
@@ -595,6 +597,7 @@ def _build_sellers(container: Container, payout_accounts: PayoutAccounts) -> Non
         invitation_ttl=timedelta(seconds=settings.seller_invitation_ttl_s),
     )
     container.seller_directory = container.sellers
+    container.seller_gate = SellerStatusGate(container.db)
     seller_handlers.register(
         container.handlers,
         visibility=OfferVisibility(container.db, container.clock, CatalogOffers(container.catalog)),
@@ -614,8 +617,8 @@ def _build_listings(container: Container, fetcher: ImageFetcher) -> None:
         currency=settings.currency,
         price_ttl_s=settings.listing_price_stats_ttl_s,
     )
-    # Every seller principal may list until seller onboarding provides a gate of its own.
-    sellers = AnySellerIsActive()
+    # Only active sellers submit; suspended and closed ones still follow their listings.
+    sellers = container.seller_gate
     validation = ValidationRunner(
         db,
         container.uow,

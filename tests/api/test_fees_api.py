@@ -23,6 +23,7 @@ from tests.support.marketplace import (
     place_order,
     ship_and_deliver,
 )
+from tests.support.sellers import put_seller_on_file
 
 FEES = "/api/v1/admin/fees"
 STATEMENT = "/api/v1/seller/statements"
@@ -39,7 +40,7 @@ def container(db_url: str, tmp_path: Path) -> Iterator[Container]:
 def _seller_with_a_sale(
     client: TestClient, container: Container, operator: Account
 ) -> tuple[str, Account, dict[str, Any]]:
-    seller = new_seller(container, operator)
+    seller = put_seller_on_file(container, new_seller(container, operator))
     assert client.put(
         FEES, json=fee_schedule_json(order_fee=50), headers=operator.headers
     ).is_success
@@ -170,7 +171,9 @@ def test_a_seller_reads_its_statement_as_json_and_csv(
 def test_a_statement_period_is_validated(
     client: TestClient, container: Container, operator: Account
 ) -> None:
-    account = make_account(container, Role.SELLER, new_seller(container, operator))
+    account = make_account(
+        container, Role.SELLER, put_seller_on_file(container, new_seller(container, operator))
+    )
     backwards = client.get(
         STATEMENT, params={"from": "2026-11-10", "to": "2026-11-01"}, headers=account.headers
     )
@@ -188,7 +191,9 @@ def test_a_seller_never_sees_another_sellers_money(
     seller_a, account_a, order = _seller_with_a_sale(client, container, operator)
     ship_and_deliver(client, operator, order)
     container.dispatcher.drain()
-    account_b = make_account(container, Role.SELLER, new_seller(container, operator))
+    account_b = make_account(
+        container, Role.SELLER, put_seller_on_file(container, new_seller(container, operator))
+    )
 
     # When B reads its statement, it sees nothing of A's
     mine = client.get(STATEMENT, headers=account_b.headers).json()

@@ -26,6 +26,7 @@ from tests.support.assertions import assert_problem
 from tests.support.checkout import guest_cart, order_body, stock_of, stocked_offer
 from tests.support.factories import Account, make_account, make_product
 from tests.support.receiver import WebhookReceiver
+from tests.support.sellers import put_seller_on_file
 
 SELLER_API = "/api/v1/seller/fulfillments"
 ORDERS = "/api/v1/orders"
@@ -49,7 +50,7 @@ class Seller:
 
 def make_seller(container: Container, operator: Account, name: str = "Trail Shop") -> Seller:
     """A marketplace seller registered as a fulfiller, with a member and a scoped API key."""
-    seller_id = new_id("sel")
+    seller_id = put_seller_on_file(container, new_id("sel"))
     container.taxonomy.set_fulfiller(operator.principal, seller_id, name, None)
     issued = container.identity.create_api_key(
         operator.principal,

@@ -109,7 +109,15 @@ class ApprovedSeller:
     application: dict[str, str]  # the Application-Token header of its application
 
 
-SELLER_SCOPES = ["listings:write", "orders:read", "orders:write", "webhooks:read", "webhooks:write"]
+SELLER_SCOPES = [
+    "listings:write",
+    "orders:read",
+    "orders:write",
+    "fulfillments:write",
+    "statements:read",
+    "webhooks:read",
+    "webhooks:write",
+]
 
 
 def apply(client: TestClient, body: dict[str, Any]) -> Applicant:

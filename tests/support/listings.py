@@ -18,6 +18,7 @@ from bazaar.kernel.ids import new_id
 from bazaar.kernel.money import Money
 from tests.support.factories import Account, make_account
 from tests.support.images import png_bytes
+from tests.support.sellers import put_seller_on_file
 
 CATEGORY = "kitchen/bottles"
 BOTTLE_GTIN = "4006381333931"  # a valid GTIN-13 on the catalog's steel bottle
@@ -64,7 +65,7 @@ class Marketplace:
 
 def make_seller(container: Container, name: str = "Seller") -> tuple[Account, dict[str, str]]:
     """A seller member account and the headers of an API key of that seller."""
-    seller_id = new_id("sel")
+    seller_id = put_seller_on_file(container, new_id("sel"))
     account = make_account(container, Role.SELLER, seller_id)
     issued = container.identity.create_api_key(
         account.principal, name="feeds", scopes=["listings:write", "listings:read"]

@@ -3,6 +3,10 @@
 Operators configure fees, read any seller's statement and run payouts under
 ``/api/v1/admin``; a seller reads only its own statement and payouts under
 ``/api/v1/seller`` (another seller's payout is a 404). Every response is ``no-store``.
+
+A seller's statement and payout routes need the scope ``statements:read`` on an API key and
+a seller that may read (:mod:`bazaar.sellers.standing`): suspended and closed sellers keep
+reading theirs.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from bazaar.fees.schemas import (
@@ -25,9 +29,12 @@ from bazaar.fees.schemas import (
     StatementOut,
 )
 from bazaar.fees.statements import Statement, to_csv, to_json
-from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, CurrentPrincipal, Limit, Operator
+from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Limit, Operator
+from bazaar.identity.model import Principal
 from bazaar.kernel.errors import NotFound, ValidationFailed
 from bazaar.kernel.ids import is_valid_id
+from bazaar.sellers.guards import seller_may
+from bazaar.sellers.standing import SellerAction
 
 router = APIRouter(prefix="/api/v1", tags=["fees"])
 
@@ -42,6 +49,10 @@ Format = Annotated[
     Query(description="csv for a spreadsheet; `Accept: text/csv` does the same"),
 ]
 Accept = Annotated[str | None, Header(max_length=1000)]
+# Suspended and closed sellers still read their statements and payouts (their books).
+StatementReader = Annotated[
+    Principal, Depends(seller_may(SellerAction.READ, scope="statements:read"))
+]
 
 
 def _json(body: object, status: int = 200) -> JSONResponse:
@@ -107,11 +118,11 @@ def check_ledger(c: ContainerDep, who: Operator) -> JSONResponse:
     "/seller/statements",
     response_model=StatementOut,
     responses=_STATEMENT_DOC,  # type: ignore[arg-type]
-    summary="My statement for a period (seller)",
+    summary="My statement for a period (seller; statements:read)",
 )
 def my_statement(
     c: ContainerDep,
-    who: CurrentPrincipal,
+    who: StatementReader,
     start: From = None,
     end: To = None,
     format: Format = None,
@@ -145,9 +156,11 @@ def seller_statement(
 # --- payouts ---------------------------------------------------------------------------------
 
 
-@router.get("/seller/payouts", response_model=PayoutPage, summary="My payouts (seller)")
+@router.get(
+    "/seller/payouts", response_model=PayoutPage, summary="My payouts (seller; statements:read)"
+)
 def my_payouts(
-    c: ContainerDep, who: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+    c: ContainerDep, who: StatementReader, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
 ) -> JSONResponse:
     if cursor is not None and not is_valid_id(cursor, "pyo"):
         raise ValidationFailed.on("cursor", "Not a cursor from this list", "invalid")
@@ -160,8 +173,12 @@ def my_payouts(
     return _json(out.model_dump(mode="json"))
 
 
-@router.get("/seller/payouts/{payout_id}", response_model=PayoutOut, summary="My payout (seller)")
-def my_payout(payout_id: ItemId, c: ContainerDep, who: CurrentPrincipal) -> JSONResponse:
+@router.get(
+    "/seller/payouts/{payout_id}",
+    response_model=PayoutOut,
+    summary="My payout (seller; statements:read)",
+)
+def my_payout(payout_id: ItemId, c: ContainerDep, who: StatementReader) -> JSONResponse:
     record = c.payouts.seller_payout(who, payout_id)
     return _json(PayoutOut.of_record(record).model_dump(mode="json"))
 

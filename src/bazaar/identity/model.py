@@ -33,6 +33,7 @@ KNOWN_SCOPES = frozenset(
         "listings:read",
         "listings:write",
         "fulfillments:write",
+        "statements:read",
         "webhooks:read",
         "webhooks:write",
     }

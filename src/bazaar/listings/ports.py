@@ -7,25 +7,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bazaar.catalog.attributes import AttributeDef
-from bazaar.identity.model import Principal, Role
+from bazaar.identity.model import Principal
 from bazaar.listings.checks import ImageProbe
 
 
 class SellerGate(Protocol):
-    """Whether a principal may act for its seller (submit listings, read them)."""
+    """Whether a principal's seller may act on its listings, by the seller's status.
 
-    def is_active(self, principal: Principal) -> bool: ...
-
-
-class AnySellerIsActive:
-    """Every principal with the seller role and a seller id is active.
-
-    The default until seller onboarding decides; ``bazaar.bootstrap.build`` is where a gate
-    backed by the sellers' own statuses replaces it.
+    The composition root wires the sellers context's status gate
+    (:class:`bazaar.sellers.status_gate.SellerStatusGate`).
     """
 
-    def is_active(self, principal: Principal) -> bool:
-        return principal.role is Role.SELLER and bool(principal.org_id)
+    def check_listings(self, principal: Principal, *, write: bool) -> None:
+        """Raise ``PermissionDenied`` (403, naming the seller's status) unless the
+        principal's seller may submit listings and feeds (``write``) or follow them."""
+        ...
 
 
 class ImageProber(Protocol):

@@ -43,15 +43,16 @@ READ_SCOPES = frozenset({"listings:read", "listings:write"})
 def seller_of(principal: Principal, gate: SellerGate, *, write: bool) -> str:
     """The seller ``principal`` acts for; 403 for anyone else, a key without the listing
     scope (``listings:write`` to change, ``listings:read`` or ``:write`` to read), or a
-    seller the gate does not consider active."""
+    seller whose status the gate refuses (suspended and closed sellers read, only active
+    ones submit)."""
     if principal.role is not Role.SELLER or not principal.org_id:
         raise PermissionDenied("Listings are managed by sellers")
     if write:
         principal.require_scope("listings:write")
     elif principal.kind == "api_key" and not READ_SCOPES & principal.scopes:
         raise PermissionDenied("This API key lacks the scope listings:read")
-    if not gate.is_active(principal):
-        raise PermissionDenied("The seller account is not active")
+    # Suspended and closed sellers still follow their listings; only active ones submit.
+    gate.check_listings(principal, write=write)
     return principal.org_id
 
 

@@ -1,6 +1,9 @@
 """Seller fulfillment routes: a seller's members and API keys work through the fulfillment
 orders routed to it. Reads need the scope ``orders:read``, changes ``fulfillments:write``;
-another seller's fulfillment id is a 404 on every route. Every response is ``no-store``."""
+another seller's fulfillment id is a 404 on every route. Every response is ``no-store``.
+
+The seller's status decides first (:mod:`bazaar.sellers.standing`): a suspended seller still
+reads and fulfils what was routed to it, a closed one only reads, anyone else gets a 403."""
 
 from __future__ import annotations
 
@@ -12,9 +15,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from bazaar.http.cardguard import reject_card_numbers
-from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit, require_role
+from bazaar.http.deps import DEFAULT_LIMIT, ContainerDep, Cursor, Limit
 from bazaar.http.problems import PROBLEM_JSON
-from bazaar.identity.model import Principal, Role
+from bazaar.identity.model import Principal
 from bazaar.infra.idempotency import Claim, Replay, check_key, fingerprint
 from bazaar.orders.fulfillment import FulfillmentStatus
 from bazaar.orders.routing import SellerFulfillmentView
@@ -24,6 +27,7 @@ from bazaar.orders.seller_schemas import (
     SellerRejectIn,
     SellerShipmentIn,
 )
+from bazaar.sellers.guards import SellerFulfilling, SellerReading
 
 router = APIRouter(
     prefix="/api/v1/seller",
@@ -32,7 +36,10 @@ router = APIRouter(
 )
 
 NO_STORE = {"Cache-Control": "no-store"}
-Seller = Annotated[Principal, Depends(require_role(Role.SELLER))]
+# Reads: any seller but an applicant (closed ones keep their records).
+Reader = SellerReading
+# Steps: active and suspended sellers (customers of routed orders already paid); not closed.
+Fulfiller = SellerFulfilling
 FulfillmentId = Annotated[str, Path(max_length=40)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -56,7 +63,7 @@ def _json(body: object) -> JSONResponse:
 )
 def list_fulfillments(
     c: ContainerDep,
-    who: Seller,
+    who: Reader,
     status: Annotated[FulfillmentStatus | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -71,7 +78,7 @@ def list_fulfillments(
     responses=NOT_FOUND,
     summary="One of my fulfillment orders (seller; orders:read)",
 )
-def get_fulfillment(fulfillment_id: FulfillmentId, c: ContainerDep, who: Seller) -> JSONResponse:
+def get_fulfillment(fulfillment_id: FulfillmentId, c: ContainerDep, who: Reader) -> JSONResponse:
     return _json(_out(c.routing.get_fulfillment(who, fulfillment_id)))
 
 
@@ -81,7 +88,9 @@ def get_fulfillment(fulfillment_id: FulfillmentId, c: ContainerDep, who: Seller)
     responses={**NOT_FOUND, 409: {"description": "Rejected, cancelled, or past accept_by"}},
     summary="Accept before accept_by; accepting again is harmless (fulfillments:write)",
 )
-def accept_fulfillment(fulfillment_id: FulfillmentId, c: ContainerDep, who: Seller) -> JSONResponse:
+def accept_fulfillment(
+    fulfillment_id: FulfillmentId, c: ContainerDep, who: Fulfiller
+) -> JSONResponse:
     return _json(_out(c.routing.accept(who, fulfillment_id)))
 
 
@@ -95,7 +104,7 @@ def reject_fulfillment(
     fulfillment_id: FulfillmentId,
     body: SellerRejectIn,
     c: ContainerDep,
-    who: Seller,
+    who: Fulfiller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     lines = [x.to_domain() for x in body.lines] if body.lines is not None else None
@@ -124,7 +133,7 @@ def ship_fulfillment(
     fulfillment_id: FulfillmentId,
     body: SellerShipmentIn,
     c: ContainerDep,
-    who: Seller,
+    who: Fulfiller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     lines = [x.to_domain() for x in body.lines] if body.lines is not None else None
@@ -150,7 +159,7 @@ def ship_fulfillment(
     summary="Everything shipped was delivered; repeating it is harmless (fulfillments:write)",
 )
 def deliver_fulfillment(
-    fulfillment_id: FulfillmentId, c: ContainerDep, who: Seller
+    fulfillment_id: FulfillmentId, c: ContainerDep, who: Fulfiller
 ) -> JSONResponse:
     return _json(_out(c.routing.deliver(who, fulfillment_id)))
 

@@ -15,10 +15,11 @@ from enum import StrEnum
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
 
-# What a seller's API key may carry. "statements:read" joins once identity knows the scope;
-# until then ``seller_scopes`` leaves it out so a key is never refused for an unknown scope.
+# What a seller's API key may carry; ``seller_scopes`` keeps those identity knows, so a key
+# is never refused for a scope identity does not know.
 WANTED_SELLER_SCOPES = frozenset(
     {
+        "listings:read",
         "listings:write",
         "orders:read",
         "orders:write",

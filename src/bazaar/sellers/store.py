@@ -276,6 +276,12 @@ def known_sellers(
     ]
 
 
+def status_of(conn: Connection, seller_id: str) -> SellerStatus | None:
+    """One seller's status by primary key, or None for no such seller."""
+    found = conn.execute(sa.select(sellers.c.status).where(sellers.c.id == seller_id)).scalar()
+    return SellerStatus(found) if found is not None else None
+
+
 def statuses(conn: Connection, seller_ids: Collection[str]) -> dict[str, str]:
     if not seller_ids:
         return {}
