@@ -269,7 +269,8 @@ def build(
     webhook_deliverer = WebhookDeliverer(
         db, clock, http_client, allowed_networks=allowed_networks, resolve=resolve
     )
-    resolvers: list[outbox.SubscriberResolver] = [handlers, WebhookResolver()]
+    webhook_resolver = WebhookResolver()
+    resolvers: list[outbox.SubscriberResolver] = [handlers, webhook_resolver]
     deliverers: dict[str, Deliverer] = {"handler": handlers, "webhook": webhook_deliverer}
     if settings.nats_url:
         sink = NatsJetStreamSink(settings.nats_url, stream=settings.nats_stream)
@@ -351,6 +352,7 @@ def build(
         container.cursors,
         allowed_networks=allowed_networks,
         resolve=resolve,
+        on_change=webhook_resolver.invalidate,
     )
     container.audit = AuditService(db, container.uow, clock, container.cursors)
     media_client = http_client

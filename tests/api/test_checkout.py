@@ -20,8 +20,8 @@ from tests.support.factories import Account, make_account
 
 ORDERS = "/api/v1/orders"
 # Statements of a one-line checkout, end to end, BEGINs included (see docs/checkout.md).
-ONE_LINE_SQLITE = 30
-ONE_LINE_POSTGRES = 26
+ONE_LINE_SQLITE = 28
+ONE_LINE_POSTGRES = 24
 
 
 def key() -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from bazaar.audit.model import DeliveryFilter
 from bazaar.bootstrap import Container, build
 from bazaar.identity.model import Role
-from bazaar.infra import outbox
+from bazaar.infra import delivery_queue
 from bazaar.kernel.clock import FixedClock
 from tests.support.factories import ensure_category, make_account, make_product, test_settings
 from tests.support.jetstream import Message, delete_stream
@@ -103,7 +103,7 @@ def test_redelivery_after_a_crash_is_deduplicated_by_jetstream(
     sinking.dispatcher.drain()  # the account's and categories' events, out of the way
     product = make_product(sinking, operator, offers=[])
     with sinking.db.write() as conn:
-        claims = outbox.claim_due(
+        claims = delivery_queue.claim_due(
             conn, now=clock.now(), lease_s=60, limit=10, skip_locked=sinking.db.is_postgres
         )
     [sink_claim] = [c for c in claims if c.subscriber == "sink:nats"]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bazaar.bootstrap import Container, build
 from bazaar.identity.model import Role
-from bazaar.infra import outbox
+from bazaar.infra import delivery_queue, outbox
 from bazaar.infra.outbox import deliveries_table, events_table
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.events import Actor, Event, StoredEvent
@@ -141,7 +141,7 @@ def test_failing_handler_is_retried_with_backoff_then_dead_then_replayed(
     assert row["status"] == "delivered"
     assert handler.handled == [event_id]
     with fixed.db.read() as conn:
-        attempts = conn.execute(
+        attempts: sa.ScalarResult[bool] = conn.execute(
             sa.select(outbox.delivery_attempts_table.c.ok).order_by(
                 outbox.delivery_attempts_table.c.started_at
             )
@@ -177,7 +177,7 @@ def test_a_delivery_held_by_a_dead_dispatcher_is_reclaimed_after_its_lease(
     event_id = frob(fixed)
     # given a dispatcher that claimed the delivery and then died
     with fixed.db.write() as conn:
-        [stale] = outbox.claim_due(
+        [stale] = delivery_queue.claim_due(
             conn, now=clock.now(), lease_s=60, limit=10, skip_locked=fixed.db.is_postgres
         )
     assert fixed.dispatcher.run_once() == 0  # leased: nobody else takes it
@@ -187,7 +187,7 @@ def test_a_delivery_held_by_a_dead_dispatcher_is_reclaimed_after_its_lease(
     assert handler.handled == [event_id]
     # and the dead dispatcher's late result cannot overwrite the outcome
     with fixed.db.write() as conn:
-        kept = outbox.record_attempt(
+        kept = delivery_queue.record_attempt(
             conn,
             stale,
             started_at=clock.now(),
@@ -298,7 +298,77 @@ def test_fan_out_costs_the_same_for_one_event_or_fifty(fixed: Container) -> None
             uow.commit()
         return sql.count
 
-    # when one commit carries one event and another fifty
-    # then resolving subscribers is one query per commit, not one per event
+    # when one commit carries one event and another fifty (after a first one, which reads
+    # the subscriptions that the resolver then keeps)
+    commit(1)
+    # then resolving subscribers costs the same, not a query per event
     assert commit(50) == commit(1)
-    assert len(delivery_rows(fixed)) == 2 * 51
+    assert len(delivery_rows(fixed)) == 2 * 52
+
+
+def test_a_batch_of_deliveries_is_recorded_in_a_fixed_number_of_statements(
+    fixed: Container,
+) -> None:
+    # given 5 and then 20 due deliveries of a handler that writes nothing itself
+    fixed.handlers.register(WidgetFrobbed, "test.quiet", lambda event: None)
+
+    def drained(count: int) -> int:
+        for i in range(count):
+            frob(fixed, f"wid_{count}_{i}")
+        with StatementCounter(fixed.db.engine) as counter:
+            assert fixed.dispatcher.run_once() == count
+        return counter.count
+
+    # when each batch is delivered, then the bookkeeping does not grow with the batch
+    assert drained(20) == drained(5)
+    rows = delivery_rows(fixed)
+    assert {r["status"] for r in rows} == {"delivered"}
+    assert all(r["delivered_at"] is not None and r["lease_token"] is None for r in rows)
+    with fixed.db.read() as conn:
+        attempts = conn.execute(sa.select(outbox.delivery_attempts_table)).mappings().all()
+    assert len(attempts) == 25
+    assert all(a["ok"] and a["attempt"] == 1 for a in attempts)
+
+
+def test_a_batch_keeps_the_outcome_of_a_delivery_whose_lease_was_lost(
+    fixed: Container, clock: FixedClock
+) -> None:
+    # given two claimed deliveries, one of which another dispatcher reclaimed and delivered
+    fixed.handlers.register(WidgetFrobbed, "test.widgets", FlakyHandler())
+    frob(fixed, "wid_1")
+    frob(fixed, "wid_2")
+    with fixed.db.write() as conn:
+        first, second = delivery_queue.claim_due(
+            conn, now=clock.now(), lease_s=60, limit=10, skip_locked=fixed.db.is_postgres
+        )
+    clock.advance(61)
+    with fixed.db.write() as conn:
+        [reclaimed] = delivery_queue.claim_due(
+            conn, now=clock.now(), lease_s=60, limit=1, skip_locked=fixed.db.is_postgres
+        )
+    assert reclaimed.delivery_id == first.delivery_id
+
+    def failed(claim: outbox.Claim) -> delivery_queue.Attempt:
+        return delivery_queue.Attempt(
+            claim,
+            started_at=clock.now(),
+            duration_ms=1,
+            ok=False,
+            status_code=500,
+            error="boom",
+            response_excerpt=None,
+            new_status=outbox.PENDING,
+            next_attempt_at=clock.now(),
+        )
+
+    # when the first dispatcher records both outcomes in one batch
+    with fixed.db.write() as conn:
+        moved = delivery_queue.record_attempts(conn, [failed(first), failed(second)], clock.now())
+
+    # then only the delivery it still held moved on; the other stays with its new holder
+    assert moved == 1
+    by_id = {r["id"]: r for r in delivery_rows(fixed)}
+    assert by_id[first.delivery_id]["status"] == outbox.IN_FLIGHT
+    assert by_id[first.delivery_id]["lease_token"] == reclaimed.lease_token
+    assert by_id[second.delivery_id]["status"] == outbox.PENDING
+    assert by_id[second.delivery_id]["last_error"] == "boom"

@@ -256,6 +256,24 @@ def delete_cart(conn: Connection, cart_id: str) -> None:
     conn.execute(carts.delete().where(carts.c.id == cart_id))
 
 
+# Built once: every checkout runs one of these.
+_MARK_ORDERED = (
+    carts.update()
+    .where(carts.c.id == sa.bindparam("cart_id"), carts.c.status == "open")
+    .values(
+        status="ordered",
+        order_id=sa.bindparam("order_id"),
+        version=carts.c.version + 1,
+        updated_at=sa.bindparam("now", type_=UtcDateTime()),
+        expires_at=sa.bindparam("expires_at", type_=UtcDateTime()),
+    )
+    .returning(carts.c.owner_id)
+)
+_MARK_ORDERED_AT_VERSION = _MARK_ORDERED.where(
+    carts.c.version == sa.bindparam("expected_version", type_=sa.Integer)
+)
+
+
 def mark_ordered(
     conn: Connection,
     cart_id: str,
@@ -267,21 +285,15 @@ def mark_ordered(
 ) -> tuple[str | None] | None:
     """Turn an open cart into an ordered one and return ``(owner id,)``; None when it is
     not open any more (or, with ``expected_version``, has changed)."""
-    where = [carts.c.id == cart_id, carts.c.status == "open"]
-    if expected_version is not None:
-        where.append(carts.c.version == expected_version)
-    row = conn.execute(
-        carts.update()
-        .where(*where)
-        .values(
-            status="ordered",
-            order_id=order_id,
-            version=carts.c.version + 1,
-            updated_at=now,
-            expires_at=expires_at,
-        )
-        .returning(carts.c.owner_id)
-    ).first()
+    params = {
+        "cart_id": cart_id,
+        "order_id": order_id,
+        "now": now,
+        "expires_at": expires_at,
+        "expected_version": expected_version,
+    }
+    statement = _MARK_ORDERED if expected_version is None else _MARK_ORDERED_AT_VERSION
+    row = conn.execute(statement, params).first()
     return (row.owner_id,) if row is not None else None
 
 

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
-from bazaar.infra import outbox
+from bazaar.infra import delivery_queue, outbox
 from bazaar.infra.db import Database
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.events import Event, StoredEvent
@@ -137,17 +137,29 @@ class Dispatcher:
         return delay
 
     def run_once(self) -> int:
-        """Deliver one batch of due deliveries; return how many were attempted."""
+        """Deliver one batch of due deliveries; return how many were attempted.
+
+        The outcomes are recorded together, in one short write transaction per batch (two
+        statements), rather than one per delivery; a batch that runs long records what it
+        has at half the lease, so no lease runs out while its outcome waits.
+        """
         with self._db.write() as conn:
-            claims = outbox.claim_due(
+            claims = delivery_queue.claim_due(
                 conn,
                 now=self._clock.now(),
                 lease_s=self.lease_s,
                 limit=self.batch_size,
                 skip_locked=self._db.is_postgres,
             )
+        flush_after = time.monotonic() + self.lease_s / 2
+        done: list[delivery_queue.Attempt] = []
         for claim in claims:
-            self._deliver(claim)
+            done.append(self._deliver(claim))
+            if time.monotonic() >= flush_after:
+                self._record(done)
+                done = []
+                flush_after = time.monotonic() + self.lease_s / 2
+        self._record(done)
         return len(claims)
 
     def drain(self, max_passes: int = 100) -> int:
@@ -160,7 +172,8 @@ class Dispatcher:
                 break
         return total
 
-    def _deliver(self, claim: outbox.Claim) -> None:
+    def _deliver(self, claim: outbox.Claim) -> delivery_queue.Attempt:
+        """Call the subscriber with no transaction open; what to record of the attempt."""
         started = self._clock.now()
         t0 = time.perf_counter()
         deliverer = self._deliverers.get(claim.subscriber.split(":", 1)[0])
@@ -175,7 +188,6 @@ class Dispatcher:
                 log.exception("deliverer crashed", extra={"delivery_id": claim.delivery_id})
                 result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
         duration_ms = int((time.perf_counter() - t0) * 1000)
-        now = self._clock.now()
         next_attempt_at = None
         if result.ok:
             status = outbox.DELIVERED
@@ -184,33 +196,37 @@ class Dispatcher:
         else:
             status = outbox.PENDING
             delay = self.backoff_s(claim.attempt, result.retry_after_s)
-            next_attempt_at = now + timedelta(seconds=delay)
+            next_attempt_at = self._clock.now() + timedelta(seconds=delay)
+        return delivery_queue.Attempt(
+            claim,
+            started_at=started,
+            duration_ms=duration_ms,
+            ok=result.ok,
+            status_code=result.status_code,
+            error=result.error,
+            response_excerpt=result.response_excerpt,
+            new_status=status,
+            next_attempt_at=next_attempt_at,
+        )
+
+    def _record(self, attempts: Sequence[delivery_queue.Attempt]) -> None:
+        if not attempts:
+            return
         with self._db.write() as conn:
-            kept = outbox.record_attempt(
-                conn,
-                claim,
-                started_at=started,
-                duration_ms=duration_ms,
-                ok=result.ok,
-                status_code=result.status_code,
-                error=result.error,
-                response_excerpt=result.response_excerpt,
-                new_status=status,
-                next_attempt_at=next_attempt_at,
-                now=now,
-            )
-        if not kept:
-            log.warning("delivery lease lost", extra={"delivery_id": claim.delivery_id})
-        elif status == outbox.DEAD:
-            log.error(
-                "delivery is dead",
-                extra={
-                    "delivery_id": claim.delivery_id,
-                    "subscriber": claim.subscriber,
-                    "event_id": claim.event.id,
-                    "error": result.error,
-                },
-            )
+            moved = delivery_queue.record_attempts(conn, attempts, self._clock.now())
+        if moved < len(attempts):
+            log.warning("delivery leases lost", extra={"lost": len(attempts) - moved})
+        for attempt in attempts:
+            if attempt.new_status == outbox.DEAD:
+                log.error(
+                    "delivery is dead",
+                    extra={
+                        "delivery_id": attempt.claim.delivery_id,
+                        "subscriber": attempt.claim.subscriber,
+                        "event_id": attempt.claim.event.id,
+                        "error": attempt.error,
+                    },
+                )
 
     # --- background operation -------------------------------------------------------------
 

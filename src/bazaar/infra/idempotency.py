@@ -53,6 +53,24 @@ class IdempotencyKeyInUse(Conflict):
     title = "A request with this Idempotency-Key is still being processed"
 
 
+# Every placement runs these; built once so each call skips building the expression.
+_THIS_KEY = sa.and_(
+    idempotency_keys.c.scope == sa.bindparam("scope_"),
+    idempotency_keys.c.key == sa.bindparam("key_"),
+)
+_ATTACH = idempotency_keys.update().where(_THIS_KEY).values(resource_id=sa.bindparam("resource_id"))
+_COMPLETE = (
+    idempotency_keys.update()
+    .where(_THIS_KEY)
+    .values(
+        status="done",
+        response_status=sa.bindparam("response_status"),
+        response_body=sa.bindparam("body", type_=Json),
+    )
+)
+_INSERT = idempotency_keys.insert()
+
+
 def fingerprint(body: Any) -> str:
     """A hash of the request body that ignores key order and whitespace."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
@@ -113,7 +131,7 @@ class IdempotencyStore:
         }
         try:
             with self._db.write() as conn:
-                conn.execute(idempotency_keys.insert(), row)
+                conn.execute(_INSERT, row)
             return Claim(scope, key, None)
         except sa.exc.IntegrityError:
             pass  # the only constraint this INSERT can break is the (scope, key) primary key
@@ -166,9 +184,7 @@ class IdempotencyStore:
     def attach(conn: Connection, claim: Claim, resource_id: str) -> None:
         """Record what this request created, inside the transaction that creates it."""
         conn.execute(
-            idempotency_keys.update()
-            .where(idempotency_keys.c.scope == claim.scope, idempotency_keys.c.key == claim.key)
-            .values(resource_id=resource_id)
+            _ATTACH, {"scope_": claim.scope, "key_": claim.key, "resource_id": resource_id}
         )
 
     def complete(self, claim: Claim, status: int, body: Any) -> None:
@@ -181,9 +197,8 @@ class IdempotencyStore:
         """Store the response inside the transaction that produced it, so the outcome and
         its replay commit together."""
         conn.execute(
-            idempotency_keys.update()
-            .where(idempotency_keys.c.scope == claim.scope, idempotency_keys.c.key == claim.key)
-            .values(status="done", response_status=status, response_body=body)
+            _COMPLETE,
+            {"scope_": claim.scope, "key_": claim.key, "response_status": status, "body": body},
         )
 
     def release(self, claim: Claim) -> None:

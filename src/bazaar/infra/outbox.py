@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import IdColumn, Json, UtcDateTime, metadata
 from bazaar.kernel.events import Actor, Event, StoredEvent
-from bazaar.kernel.ids import new_id, new_ids
+from bazaar.kernel.ids import new_ids
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -223,119 +223,6 @@ def envelope(event: StoredEvent) -> dict[str, Any]:
 def envelope_bytes(event: StoredEvent) -> bytes:
     """:func:`envelope` as compact JSON, byte-identical on every attempt."""
     return json.dumps(envelope(event), separators=(",", ":"), sort_keys=True).encode()
-
-
-def claim_due(
-    conn: Connection,
-    *,
-    now: datetime,
-    lease_s: float,
-    limit: int,
-    skip_locked: bool,
-) -> list[Claim]:
-    """Lease up to ``limit`` due deliveries to the caller, in the caller's transaction.
-
-    Due means pending with ``next_attempt_at`` reached, or in flight with an expired lease (the
-    dispatcher that held it died). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent
-    dispatchers take disjoint batches without waiting; on SQLite the write transaction
-    (``BEGIN IMMEDIATE``) already serialises claimers.
-    """
-    d = deliveries_table
-    due = sa.or_(
-        sa.and_(d.c.status == PENDING, d.c.next_attempt_at <= now),
-        sa.and_(d.c.status == IN_FLIGHT, d.c.lease_expires_at <= now),
-    )
-    query = sa.select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id).limit(limit)
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    ids: list[str] = list(conn.execute(query).scalars())
-    if not ids:
-        return []
-    token = new_id("lse")
-    conn.execute(
-        d.update()
-        .where(d.c.id.in_(ids))
-        .values(
-            status=IN_FLIGHT,
-            attempts=d.c.attempts + 1,
-            lease_token=token,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            updated_at=now,
-        )
-    )
-    rows = conn.execute(
-        sa.select(
-            d.c.id.label("delivery_id"),
-            d.c.subscriber,
-            d.c.attempts,
-            events_table,
-        )
-        .join(events_table, events_table.c.id == d.c.event_id)
-        .where(d.c.id.in_(ids))
-        .order_by(d.c.next_attempt_at, d.c.id)
-    ).mappings()
-    return [
-        Claim(
-            delivery_id=row["delivery_id"],
-            subscriber=row["subscriber"],
-            attempt=row["attempts"],
-            lease_token=token,
-            event=row_to_event(row),
-        )
-        for row in rows
-    ]
-
-
-def record_attempt(
-    conn: Connection,
-    claim: Claim,
-    *,
-    started_at: datetime,
-    duration_ms: int,
-    ok: bool,
-    status_code: int | None,
-    error: str | None,
-    response_excerpt: str | None,
-    new_status: str,
-    next_attempt_at: datetime | None,
-    now: datetime,
-) -> bool:
-    """Store one attempt and move the delivery on; False if the lease was lost meanwhile."""
-    d = deliveries_table
-    values: dict[str, Any] = {
-        "status": new_status,
-        "lease_token": None,
-        "lease_expires_at": None,
-        "last_error": None if ok else (error or "")[:2000],
-        "updated_at": now,
-    }
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if new_status == DELIVERED:
-        values["delivered_at"] = now
-    result = conn.execute(
-        d.update()
-        .where(
-            d.c.id == claim.delivery_id,
-            d.c.lease_token == claim.lease_token,
-            d.c.status == IN_FLIGHT,
-        )
-        .values(**values)
-    )
-    conn.execute(
-        delivery_attempts_table.insert().values(
-            id=new_id("att"),
-            delivery_id=claim.delivery_id,
-            attempt=claim.attempt,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            ok=ok,
-            status_code=status_code,
-            error=(error or None) and error[:2000],
-            response_excerpt=(response_excerpt or None) and response_excerpt[:500],
-        )
-    )
-    return result.rowcount == 1
 
 
 def replay_delivery(conn: Connection, delivery_id: str, now: datetime) -> bool:

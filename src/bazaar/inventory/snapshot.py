@@ -51,33 +51,36 @@ class StockSnapshot:
         return totals
 
 
+_s, _w, _t = stock_levels, warehouses, stock_thresholds
+# Built once (it runs in every checkout): the SKUs are an expanding parameter.
+_SNAPSHOT = (
+    sa.select(
+        _s.c.sku,
+        _s.c.warehouse_id,
+        _s.c.on_hand,
+        _s.c.reserved,
+        _s.c.allocated,
+        _w.c.owner,
+        _w.c.country,
+        _w.c.priority,
+        _w.c.active,
+        _w.c.name,
+        _t.c.low_stock_threshold,
+    )
+    .join(_w, _w.c.id == _s.c.warehouse_id)
+    .outerjoin(_t, _t.c.sku == _s.c.sku)
+    .where(_s.c.sku.in_(sa.bindparam("skus", expanding=True)))
+    .order_by(_s.c.sku, _s.c.warehouse_id)
+)
+
+
 def read_snapshot(conn: Connection, skus: Iterable[str]) -> StockSnapshot:
     """The levels of ``skus`` with their warehouses and thresholds, in one statement."""
     wanted = sorted(set(skus))
-    s, w, t = stock_levels, warehouses, stock_thresholds
-    query = (
-        sa.select(
-            s.c.sku,
-            s.c.warehouse_id,
-            s.c.on_hand,
-            s.c.reserved,
-            s.c.allocated,
-            w.c.owner,
-            w.c.country,
-            w.c.priority,
-            w.c.active,
-            w.c.name,
-            t.c.low_stock_threshold,
-        )
-        .join(w, w.c.id == s.c.warehouse_id)
-        .outerjoin(t, t.c.sku == s.c.sku)
-        .where(s.c.sku.in_(wanted))
-        .order_by(s.c.sku, s.c.warehouse_id)
-    )
     levels: list[StockLevel] = []
     houses: dict[str, Warehouse] = {}
     limits: dict[str, int] = {}
-    for row in conn.execute(query).mappings() if wanted else ():
+    for row in conn.execute(_SNAPSHOT, {"skus": wanted}).mappings() if wanted else ():
         levels.append(
             StockLevel(
                 sku=row["sku"],

@@ -318,17 +318,46 @@ def _change(conn: Connection, sku: str, warehouse_id: str, condition: Any, **val
     return bool(result.rowcount == 1)
 
 
+# The two stock moves of every checkout, built once: a statement constant skips building and
+# hashing the expression on each call (SQLAlchemy then finds its compiled form by identity).
+_RESERVE = (
+    stock_levels.update()
+    .where(
+        stock_levels.c.sku == sa.bindparam("sku_"),
+        stock_levels.c.warehouse_id == sa.bindparam("warehouse_id_"),
+        stock_levels.c.on_hand - stock_levels.c.reserved - stock_levels.c.allocated
+        >= sa.bindparam("n", type_=sa.Integer),
+    )
+    .values(
+        reserved=stock_levels.c.reserved + sa.bindparam("n", type_=sa.Integer),
+        updated_at=sa.bindparam("now", type_=UtcDateTime()),
+    )
+)
+_ALLOCATE = (
+    stock_levels.update()
+    .where(
+        stock_levels.c.sku == sa.bindparam("sku_"),
+        stock_levels.c.warehouse_id == sa.bindparam("warehouse_id_"),
+        stock_levels.c.reserved >= sa.bindparam("n", type_=sa.Integer),
+    )
+    .values(
+        reserved=stock_levels.c.reserved - sa.bindparam("n", type_=sa.Integer),
+        allocated=stock_levels.c.allocated + sa.bindparam("n", type_=sa.Integer),
+        updated_at=sa.bindparam("now", type_=UtcDateTime()),
+    )
+)
+
+
+def _move(
+    conn: Connection, statement: Any, sku: str, warehouse_id: str, n: int, now: datetime
+) -> bool:
+    params = {"sku_": sku, "warehouse_id_": warehouse_id, "n": n, "now": now}
+    return bool(conn.execute(statement, params).rowcount == 1)
+
+
 def reserve_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
     """Hold ``n`` available units; False when fewer are available."""
-    s = stock_levels
-    return _change(
-        conn,
-        sku,
-        warehouse_id,
-        s.c.on_hand - s.c.reserved - s.c.allocated >= n,
-        reserved=s.c.reserved + n,
-        updated_at=now,
-    )
+    return _move(conn, _RESERVE, sku, warehouse_id, n, now)
 
 
 def unreserve_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
@@ -340,16 +369,7 @@ def unreserve_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: 
 
 def allocate_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
     """Turn ``n`` reserved units into allocated ones (available does not change)."""
-    s = stock_levels
-    return _change(
-        conn,
-        sku,
-        warehouse_id,
-        s.c.reserved >= n,
-        reserved=s.c.reserved - n,
-        allocated=s.c.allocated + n,
-        updated_at=now,
-    )
+    return _move(conn, _ALLOCATE, sku, warehouse_id, n, now)
 
 
 def deallocate_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
@@ -494,16 +514,21 @@ def move_reservation(
     return bool(result.rowcount == 1)
 
 
+_MOVE_RESERVED = (
+    stock_reservations.update()
+    .where(
+        stock_reservations.c.id.in_(sa.bindparam("ids", expanding=True)),
+        stock_reservations.c.status == ReservationStatus.RESERVED.value,
+    )
+    .values(status=sa.bindparam("to"), updated_at=sa.bindparam("now", type_=UtcDateTime()))
+)
+
+
 def move_reserved(
     conn: Connection, ids: Sequence[str], to: ReservationStatus, now: datetime
 ) -> int:
     """Move the still-reserved ones of ``ids`` on in one statement; how many moved."""
-    r = stock_reservations
-    result = conn.execute(
-        r.update()
-        .where(r.c.id.in_(sorted(ids)), r.c.status == ReservationStatus.RESERVED.value)
-        .values(status=to.value, updated_at=now)
-    )
+    result = conn.execute(_MOVE_RESERVED, {"ids": sorted(ids), "to": to.value, "now": now})
     return int(result.rowcount)
 
 

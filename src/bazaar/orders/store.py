@@ -161,6 +161,12 @@ def insert_order(
         )
 
 
+# compare-and-set on the status the writer read; built once (every payment runs it)
+_UPDATE_IF_STATUS = orders.update().where(
+    orders.c.id == sa.bindparam("id_"), orders.c.status == sa.bindparam("status_")
+)
+
+
 def update_order(conn: Connection, before: Order, after: Order, at: datetime) -> bool:
     """Write ``after`` if the stored order is still in ``before``'s status (compare-and-set).
 
@@ -168,15 +174,16 @@ def update_order(conn: Connection, before: Order, after: Order, at: datetime) ->
     again, so two workers (a request and the reconciler) never both apply a transition.
     """
     result = conn.execute(
-        orders.update()
-        .where(orders.c.id == after.id, orders.c.status == before.status.value)
-        .values(
-            status=after.status.value,
-            progress=after.progress.value,
-            payment_reference=after.payment_reference,
-            cancel_reason=after.cancel_reason,
-            updated_at=at,
-        )
+        _UPDATE_IF_STATUS,
+        {
+            "id_": after.id,
+            "status_": before.status.value,
+            "status": after.status.value,
+            "progress": after.progress.value,
+            "payment_reference": after.payment_reference,
+            "cancel_reason": after.cancel_reason,
+            "updated_at": at,
+        },
     )
     if result.rowcount != 1:
         return False
@@ -214,25 +221,33 @@ def _money(amount: int, currency: str) -> Money:
     return Money(amount, currency)
 
 
+# Reading orders back (the order page, the ledger's postings): built once.
+_IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
+_HEADS = sa.select(orders).where(orders.c.id.in_(_IDS))
+_LINES = (
+    sa.select(order_lines)
+    .where(order_lines.c.order_id.in_(_IDS))
+    .order_by(order_lines.c.order_id, order_lines.c.position)
+)
+_SHIPPING = (
+    sa.select(order_shipping)
+    .where(order_shipping.c.order_id.in_(_IDS))
+    .order_by(order_shipping.c.order_id, order_shipping.c.fulfiller_id)
+)
+
+
 def orders_by_ids(conn: Connection, ids: Iterable[str]) -> dict[str, OrderRecord]:
     """Orders with their lines and shipping, three statements for any number of orders."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    heads = conn.execute(sa.select(orders).where(orders.c.id.in_(wanted))).mappings().all()
+    ids = {"ids": wanted}
+    heads = conn.execute(_HEADS, ids).mappings().all()
     lines: dict[str, list[Any]] = {oid: [] for oid in wanted}
-    for row in conn.execute(
-        sa.select(order_lines)
-        .where(order_lines.c.order_id.in_(wanted))
-        .order_by(order_lines.c.order_id, order_lines.c.position)
-    ).mappings():
+    for row in conn.execute(_LINES, ids).mappings():
         lines[row["order_id"]].append(row)
     shipping: dict[str, list[Any]] = {oid: [] for oid in wanted}
-    for row in conn.execute(
-        sa.select(order_shipping)
-        .where(order_shipping.c.order_id.in_(wanted))
-        .order_by(order_shipping.c.order_id, order_shipping.c.fulfiller_id)
-    ).mappings():
+    for row in conn.execute(_SHIPPING, ids).mappings():
         shipping[row["order_id"]].append(row)
     return {head["id"]: _record(head, lines[head["id"]], shipping[head["id"]]) for head in heads}
 

@@ -51,9 +51,24 @@ def _values(p: Payment) -> dict[str, Any]:
     }
 
 
+_INSERT = payments.insert()
+# what an update writes: the state (:func:`_values`) and when
+_WRITTEN = (
+    "status",
+    "captured",
+    "refunded",
+    "authorization_id",
+    "capture_id",
+    "refund_ids",
+    "action",
+    "decline_code",
+    "updated_at",
+)
+
+
 def insert_payment(conn: Connection, p: Payment, at: datetime) -> None:
     conn.execute(
-        payments.insert(),
+        _INSERT,
         {
             "id": p.id,
             "order_id": p.order_id,
@@ -67,6 +82,19 @@ def insert_payment(conn: Connection, p: Payment, at: datetime) -> None:
     )
 
 
+# compare-and-set on the state the writer read: built once, it runs at every placement
+_UPDATE_IF_UNCHANGED = (
+    payments.update()
+    .where(
+        payments.c.id == sa.bindparam("id_"),
+        payments.c.status == sa.bindparam("status_"),
+        payments.c.captured == sa.bindparam("captured_"),
+        payments.c.refunded == sa.bindparam("refunded_"),
+    )
+    .values({c: sa.bindparam(c, type_=payments.c[c].type) for c in _WRITTEN})
+)
+
+
 def update_payment(conn: Connection, before: Payment, after: Payment, at: datetime) -> bool:
     """Write ``after`` only if the row still holds ``before``'s status and amounts.
 
@@ -75,17 +103,15 @@ def update_payment(conn: Connection, before: Payment, after: Payment, at: dateti
     """
     if before == after:
         return True
-    result = conn.execute(
-        payments.update()
-        .where(
-            payments.c.id == after.id,
-            payments.c.status == before.status.value,
-            payments.c.captured == before.captured.amount,
-            payments.c.refunded == before.refunded.amount,
-        )
-        .values(updated_at=at, **_values(after))
-    )
-    return result.rowcount == 1
+    params = {
+        "id_": after.id,
+        "status_": before.status.value,
+        "captured_": before.captured.amount,
+        "refunded_": before.refunded.amount,
+        "updated_at": at,
+        **_values(after),
+    }
+    return bool(conn.execute(_UPDATE_IF_UNCHANGED, params).rowcount == 1)
 
 
 def _payment(row: Any) -> Payment:
@@ -107,10 +133,11 @@ def _payment(row: Any) -> Payment:
     )
 
 
+_OF_ORDER = sa.select(payments).where(payments.c.order_id == sa.bindparam("order_id_"))
+
+
 def payment_of_order(conn: Connection, order_id: str) -> Payment | None:
-    row = (
-        conn.execute(sa.select(payments).where(payments.c.order_id == order_id)).mappings().first()
-    )
+    row = conn.execute(_OF_ORDER, {"order_id_": order_id}).mappings().first()
     return _payment(row) if row else None
 
 

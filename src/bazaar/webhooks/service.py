@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
@@ -40,8 +43,12 @@ class WebhookService:
         *,
         allowed_networks: Sequence[IPNetwork] = (),
         resolve: Callable[[str, int], list[str]] | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
+        # Told before a change commits (so that commit's own events see it) and after (so a
+        # read that raced the commit is not kept): the resolver's cache of subscriptions.
+        self._on_change = on_change or (lambda: None)
         self._uow = uow
         self._clock = clock
         self._cursors = cursors
@@ -85,6 +92,7 @@ class WebhookService:
         )
         with self._uow(principal.actor) as uow:
             store.insert(uow.conn, sub)
+            self._on_change()
             uow.record(
                 WebhookSubscribed(
                     subscription_id=sub.id,
@@ -95,6 +103,7 @@ class WebhookService:
                 )
             )
             uow.commit()
+        self._on_change()
         return sub
 
     def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[Subscription]:
@@ -123,12 +132,14 @@ class WebhookService:
         sub = self.get(principal, sub_id)
         with self._uow(principal.actor) as uow:
             if store.deactivate(uow.conn, sub.id):
+                self._on_change()
                 uow.record(
                     WebhookUnsubscribed(
                         subscription_id=sub.id, owner_type=sub.owner_type, owner_id=sub.owner_id
                     )
                 )
             uow.commit()
+        self._on_change()
 
     def _owner_for(
         self, principal: Principal, owner_type: str | None, owner_id: str | None
@@ -159,16 +170,79 @@ class WebhookService:
 
 
 class WebhookResolver:
-    """Outbox subscriber resolver: one delivery per interested, entitled subscription."""
+    """Outbox subscriber resolver: one delivery per interested, entitled subscription.
+
+    Every commit with events asks it, so it keeps the active subscriptions in memory instead
+    of querying each time. :meth:`invalidate` (called by :class:`WebhookService` around its
+    changes) makes the next commit read them again; a change made by another process is
+    picked up within ``ttl_s``.
+    """
+
+    def __init__(
+        self, *, ttl_s: float = 2.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._generation = 0
+        # (generation it was read in, when it was read, the active subscriptions)
+        self._cached: tuple[int, float, _ActiveSubscriptions] | None = None
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._cached = None
 
     def subscribers(self, conn: Connection, events: Sequence[Event]) -> list[list[str]]:
-        # One query for the whole commit: every subscription any of these events may reach;
-        # each event then keeps the ones that want it and are entitled to see it.
-        audience = tuple({ref for event in events for ref in event.audience()})
-        found = store.candidates(
-            conn, public=any(event.public for event in events), audience=audience
+        active = self._active(conn)
+        return [
+            [f"webhook:{sub.id}" for sub in active.candidates(event) if sub.wants(event)]
+            for event in events
+        ]
+
+    def _active(self, conn: Connection) -> _ActiveSubscriptions:
+        now = self._monotonic()
+        with self._lock:
+            cached, generation = self._cached, self._generation
+        if cached is not None and cached[0] == generation and now - cached[1] < self._ttl_s:
+            return cached[2]
+        active = _ActiveSubscriptions.of(store.active(conn))
+        with self._lock:
+            # A change committed while this read ran bumped the generation: keep the result
+            # for this commit only, the next one reads again.
+            if self._generation == generation:
+                self._cached = (generation, now, active)
+        return active
+
+
+@dataclass(frozen=True)
+class _ActiveSubscriptions:
+    """Active subscriptions indexed by owner, so an event is checked against only those
+    that may see it: every one for a public event, else the operators' and its audience's."""
+
+    every: tuple[Subscription, ...]
+    operators: tuple[Subscription, ...]
+    by_owner: Mapping[str, tuple[Subscription, ...]]
+
+    @classmethod
+    def of(cls, subs: Sequence[Subscription]) -> _ActiveSubscriptions:
+        by_owner: dict[str, list[Subscription]] = {}
+        for sub in subs:
+            by_owner.setdefault(sub.owner_ref, []).append(sub)
+        return cls(
+            every=tuple(subs),
+            operators=tuple(s for s in subs if s.owner_type == OPERATOR_OWNER),
+            by_owner={ref: tuple(group) for ref, group in by_owner.items()},
         )
-        return [[f"webhook:{sub.id}" for sub in found if sub.wants(event)] for event in events]
+
+    def candidates(self, event: Event) -> tuple[Subscription, ...]:
+        if event.public:
+            return self.every
+        found = self.operators
+        for ref in event.audience():
+            if not ref.startswith(f"{OPERATOR_OWNER}:"):  # operators' are in already
+                found += self.by_owner.get(ref, ())
+        return found
 
 
 def subscription_for_delivery(db: Database, sub_id: str) -> Subscription | None:

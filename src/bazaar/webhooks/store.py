@@ -78,17 +78,12 @@ def list_for(
     return [_subscription(row) for row in conn.execute(query).mappings()]
 
 
-def candidates(conn: Connection, *, public: bool, audience: tuple[str, ...]) -> list[Subscription]:
-    """Active subscriptions that may see an event with this visibility (types not checked)."""
-    query = sa.select(subscriptions).where(subscriptions.c.active.is_(sa.true()))
-    if not public:
-        owners = [ref.split(":", 1) for ref in audience]
-        visible = [subscriptions.c.owner_type == "operator"] + [
-            sa.and_(subscriptions.c.owner_type == kind, subscriptions.c.owner_id == ident)
-            for kind, ident in owners
-        ]
-        query = query.where(sa.or_(*visible))
-    return [_subscription(row) for row in conn.execute(query).mappings()]
+_ACTIVE = sa.select(subscriptions).where(subscriptions.c.active.is_(sa.true()))
+
+
+def active(conn: Connection) -> list[Subscription]:
+    """Every active subscription (the resolver filters them per event)."""
+    return [_subscription(row) for row in conn.execute(_ACTIVE).mappings()]
 
 
 def deactivate(conn: Connection, sub_id: str) -> bool:
