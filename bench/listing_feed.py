@@ -7,8 +7,9 @@ seller, and a seeded JSONL feed of ``--rows`` listings:
 
 * 50 % offers on catalog products by GTIN, 20 % by brand + MPN,
 * 30 % (``--new-share``) new products, each with one image served by a fake image host
-  (``httpx.MockTransport`` answering a 200x150 PNG: the fetch, SSRF guard and the media
-  pipeline's checks and decode run; the network does not),
+  (``httpx.MockTransport`` answering a 200x150 PNG, its bytes different for every URL: the
+  fetch, SSRF guard and the media pipeline's checks and decode run for each; the network
+  does not; the host's own throughput is measured alone and printed as its ceiling),
 * among them about 10 % that need automatic fixes, 2 % price outliers (review) and 2 %
   rejects (a prohibited term).
 
@@ -41,8 +42,10 @@ import json
 import multiprocessing
 import random
 import secrets
+import struct
 import tempfile
 import time
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +61,7 @@ from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import CategoryDraft, OfferDraft, ProductDraft
 from bazaar.catalog.model import VariantDraft
 from bazaar.catalog.synthetic import gs1_check_digit
+from bazaar.checkout.addresses import Address
 from bazaar.config import Settings
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import create_db_engine
@@ -67,6 +71,9 @@ from bazaar.listings import store
 from bazaar.listings.checks import ImageOutcome, ImageProbe
 from bazaar.listings.feed_runs import FeedFormat
 from bazaar.listings.workflow import ListingState, ListingValidation, Step, ValidationContext
+from bazaar.sellers import store as seller_store
+from bazaar.sellers.application import ApplicationRecord, PayoutAccount
+from bazaar.sellers.model import Seller, SellerStatus
 from harness import machine_info, write_results
 
 SCENARIO = "listing_feed"
@@ -129,13 +136,57 @@ def _make_png() -> None:
     PNG = buffer.getvalue()
 
 
+def image_bytes(name: str) -> bytes:
+    """The PNG with a text chunk naming it: every URL serves its own bytes (no two images
+    share a content hash) while each decodes at the same cost."""
+    chunk = b"tEXt" + b"Comment\x00" + name.encode()
+    header_end = 8 + 25  # the signature, then the IHDR chunk
+    sized = struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return PNG[:header_end] + sized + PNG[header_end:]
+
+
 def image_host(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, content=PNG, headers={"Content-Type": "image/png"})
+    content = image_bytes(request.url.path)
+    return httpx.Response(200, content=content, headers={"Content-Type": "image/png"})
+
+
+def image_host_alone(n: int = 1000) -> float:
+    """The fake image host's own throughput, images/s: the ceiling it puts on probing."""
+    with httpx.Client(transport=httpx.MockTransport(image_host)) as client:
+        t0 = time.perf_counter()
+        for i in range(n):
+            client.get(f"https://img.example/host-{i}.png").read()
+        return n / (time.perf_counter() - t0)
 
 
 def gtin(n: int) -> str:
     body = f"40{n:010d}"
     return body + str(gs1_check_digit(body))
+
+
+def active_seller(container: Container) -> str:
+    """An active seller on file, as onboarding would leave it (the application flow is not
+    what this scenario measures)."""
+    seller_id = new_id("sel")
+    record = ApplicationRecord(
+        legal_name="Bench Seller B.V.",
+        trading_name="Bench Seller",
+        country="NL",
+        email="bench-seller@sellers.example",
+        return_address=Address("Returns", "Kade 1", "1011 AA", "Amsterdam", "NL"),
+        payout_account=PayoutAccount("**** 0000", secrets.token_hex(32)),
+        categories=(),
+        terms_version="bench",
+    )
+    with container.db.write() as conn:
+        seller_store.insert_seller(
+            conn,
+            Seller(seller_id, record, status=SellerStatus.ACTIVE),
+            (),
+            token_hash=secrets.token_hex(32),
+            now=container.clock.now(),
+        )
+    return seller_id
 
 
 def set_up(container: Container, args: argparse.Namespace) -> tuple[Principal, Principal]:
@@ -174,7 +225,7 @@ def set_up(container: Container, args: argparse.Namespace) -> tuple[Principal, P
         )
     for start in range(0, len(drafts), 1000):
         container.catalog.create_products(staff, drafts[start : start + 1000])
-    seller_id = new_id("sel")
+    seller_id = active_seller(container)
     container.taxonomy.set_fulfiller(staff, seller_id, "Bench Seller", 45)
     container.identity.create_user(
         None, "bench-seller@bazaar.test", OPERATOR[1], Role.SELLER, seller_id
@@ -274,10 +325,8 @@ def outcomes(container: Container) -> Counter[str]:
 def pure_baseline(container: Container, seller: Principal) -> tuple[int, float]:
     """The same listings through the pure workflow, contexts given: no IO at all."""
     with container.db.read() as conn:
-        records = [
-            store.get_listing(conn, listing_id)
-            for listing_id in conn.execute(sa.select(store.listings.c.id)).scalars()
-        ]
+        ids: list[str] = list(conn.execute(sa.select(store.listings.c.id)).scalars())
+        records = [store.get_listing(conn, listing_id) for listing_id in ids]
     facts = container.listing_workers.validation._facts  # the runner's own catalog facts
     subs = [r.validation for r in records if r is not None]
     now = container.clock.now()
@@ -350,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.publish:
                 _, publish_s = timed(lambda: container.dispatcher.drain(max_passes=10**6))
             baseline_n, baseline_s = pure_baseline(container, seller)
+            host_images_per_s = image_host_alone()
         finally:
             container.close()
     results = {
@@ -365,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "publish_rows_per_s": (
             (states["approved"] + states["fixed_and_approved"]) / publish_s if publish_s else None
         ),
+        "image_host_images_per_s": host_images_per_s,
         "outcomes": dict(states),
     }
     ratio = results["validation_rows_per_s"] / results["baseline_rows_per_s"]
@@ -380,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{'publishing (approved)':<28}{results['publish_rows_per_s']:>12,.0f}")
     log(f"{'baseline: pure workflow':<28}{results['baseline_rows_per_s']:>12,.0f}")
     log(f"{'ratio validation/baseline':<28}{ratio:>12.2f}x")
+    log(f"{'image host alone, images/s':<28}{host_images_per_s:>12,.0f}")
     log(f"outcomes: {dict(states)}")
     target_met = results["validation_rows_per_s"] >= TARGET_ROWS_PER_S
     log(f"target >= {TARGET_ROWS_PER_S:,.0f} rows/s: {'met' if target_met else 'NOT met'}")

@@ -16,7 +16,7 @@ from bazaar.bootstrap import Container, build
 from bazaar.catalog.offer_matching import OfferMatching
 from bazaar.infra import outbox
 from bazaar.kernel.clock import FixedClock
-from bazaar.listings import feed_store, store, workflow
+from bazaar.listings import claims, feed_store, store, workflow
 from bazaar.listings.feed_runs import FeedFormat, FeedStatus
 from bazaar.listings.normalise import ListingDraft
 from bazaar.listings.publishing import ListingPublisher
@@ -169,7 +169,7 @@ def test_a_runner_that_died_holding_listings_is_taken_over_once_its_lease_runs_o
     )
     container.listing_workers.feeds.drain()
     with container.db.write() as conn:
-        held = store.claim_due(
+        held = claims.claim_due(
             conn, now=clock.now(), lease_s=LEASE_S, limit=10, token="lse_dead", skip_locked=False
         )
     assert len(held) == 5
@@ -184,7 +184,7 @@ def test_a_runner_that_died_holding_listings_is_taken_over_once_its_lease_runs_o
     assert sorted(events_of(container, "ListingApproved")) == sorted(r.id for r in held)
     with container.db.write() as conn:
         late = [(r, r.validation) for r in held]
-        assert store.save_claimed(conn, late, clock.now(), "lse_dead") == []
+        assert claims.save_claimed(conn, late, clock.now(), "lse_dead") == []
     assert container.listing_feeds.get(market.seller.principal, run.id, limit=10).states == {
         "approved": 5
     }

@@ -10,7 +10,7 @@ from PIL import Image
 
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.media.model import ImageRules, parse_media_key, rendition_key
-from bazaar.media.processing import ProcessedImage, fit_within, process_image
+from bazaar.media.processing import ProcessedImage, check_image, fit_within, process_image
 from tests.support.images import (
     BLUE,
     RED,
@@ -30,10 +30,25 @@ RULES = ImageRules()
 
 
 def refusal(data: bytes, rules: ImageRules = RULES) -> tuple[str, str]:
+    """How ``process_image`` refuses ``data``; ``check_image`` must refuse it the same way."""
     with pytest.raises(ValidationFailed) as caught:
         process_image(data, rules, field="file")
     [error] = caught.value.errors
+    with pytest.raises(ValidationFailed) as checked:
+        check_image(data, rules, field="file")
+    [same] = checked.value.errors
+    assert (same.field, same.code) == (error.field, error.code)
     return error.field, error.code
+
+
+@pytest.mark.parametrize(
+    "data",
+    [jpeg_bytes((800, 600)), png_bytes((40, 40)), webp_bytes((300, 200))],
+    ids=["jpeg", "png", "webp"],
+)
+def test_check_image_accepts_what_process_image_accepts(data: bytes) -> None:
+    process_image(data, RULES)
+    check_image(data, RULES)
 
 
 def reopen(processed: ProcessedImage, name: str) -> Image.Image:

@@ -1,4 +1,4 @@
-"""The listings table and the queries the service and the validation runner use.
+"""The listings table and its queries (the validation runner's claims are in ``claims``).
 
 A listing row holds the whole :class:`ListingValidation` (drafts, fixes and check results
 as JSON) plus what the runner and the publisher need: ``due_at`` (when its next step may
@@ -9,7 +9,7 @@ work on one listing at once, and a ``version`` for optimistic concurrency.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,7 +72,7 @@ def due_at(v: ListingValidation, now: datetime) -> datetime | None:
     return None
 
 
-def _step_values(v: ListingValidation, now: datetime) -> dict[str, Any]:
+def step_values(v: ListingValidation, now: datetime) -> dict[str, Any]:
     """What validation steps change. A runner writes only these: the submission itself is
     fixed for a revision, and writing less JSON is most of what its save costs on PostgreSQL."""
     return {
@@ -93,7 +93,7 @@ def _step_values(v: ListingValidation, now: datetime) -> dict[str, Any]:
 
 def _validation_values(v: ListingValidation, now: datetime) -> dict[str, Any]:
     return {
-        **_step_values(v, now),
+        **step_values(v, now),
         "revision": v.revision,
         "category_id": v.draft.category_id,
         "submitted": serialise.draft_json(v.submitted),
@@ -101,7 +101,7 @@ def _validation_values(v: ListingValidation, now: datetime) -> dict[str, Any]:
     }
 
 
-def _record(row: RowMapping) -> ListingRecord:
+def record_of(row: RowMapping) -> ListingRecord:
     validation = ListingValidation(
         id=row["id"],
         submitted=serialise.draft_of(row["submitted"]),
@@ -167,7 +167,7 @@ def insert_listings(
 
 def get_listing(conn: Connection, listing_id: str) -> ListingRecord | None:
     row = conn.execute(sa.select(listings).where(listings.c.id == listing_id)).mappings().first()
-    return _record(row) if row else None
+    return record_of(row) if row else None
 
 
 def save_listing(
@@ -194,99 +194,6 @@ def save_listing(
         )
     )
     return result.rowcount == 1
-
-
-_SAVE_CLAIMED = (
-    listings.update()
-    .where(listings.c.id == sa.bindparam("b_id"), listings.c.version == sa.bindparam("b_version"))
-    .values(version=listings.c.version + 1, lease_token=None, lease_until=None)
-)
-
-
-def save_claimed(
-    conn: Connection,
-    saves: Sequence[tuple[ListingRecord, ListingValidation]],
-    now: datetime,
-    lease_token: str,
-) -> list[str]:
-    """:func:`save_listing` for a runner's whole batch, in one statement; return the ids it
-    still held (a listing whose lease another runner took over is not written).
-
-    The listings still held are read first, locked on PostgreSQL (on SQLite the write
-    transaction already excludes other writers), so none can be taken over before the
-    UPDATE that follows.
-    """
-    if not saves:
-        return []
-    query = sa.select(listings.c.id).where(
-        listings.c.id.in_([record.id for record, _ in saves]),
-        listings.c.lease_token == lease_token,
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    held: set[str] = set(conn.execute(query).scalars())
-    rows = [
-        {"b_id": record.id, "b_version": record.version, **_step_values(validation, now)}
-        for record, validation in saves
-        if record.id in held
-    ]
-    if rows:
-        conn.execute(_SAVE_CLAIMED, rows)
-    return [row["b_id"] for row in rows]
-
-
-def claim_due(
-    conn: Connection,
-    *,
-    now: datetime,
-    lease_s: float,
-    limit: int,
-    token: str,
-    skip_locked: bool,
-) -> list[ListingRecord]:
-    """Lease up to ``limit`` listings whose next step is due and that nobody holds.
-
-    The conditional UPDATE re-checks the due condition, so a listing another runner claimed
-    between the SELECT and the UPDATE is not taken twice; on PostgreSQL ``FOR UPDATE SKIP
-    LOCKED`` lets runners take disjoint batches without waiting, on SQLite the write
-    transaction (``BEGIN IMMEDIATE``) serialises claimers.
-    """
-    claimable = sa.and_(
-        listings.c.due_at <= now,
-        sa.or_(listings.c.lease_until.is_(None), listings.c.lease_until <= now),
-    )
-    query = (
-        sa.select(listings.c.id)
-        .where(claimable)
-        .order_by(listings.c.due_at, listings.c.id)
-        .limit(limit)
-    )
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    ids: list[str] = list(conn.execute(query).scalars())
-    if not ids:
-        return []
-    conn.execute(
-        listings.update()
-        .where(listings.c.id.in_(ids), claimable)
-        .values(lease_token=token, lease_until=now + timedelta(seconds=lease_s))
-    )
-    rows = conn.execute(
-        sa.select(listings)
-        .where(listings.c.id.in_(ids), listings.c.lease_token == token)
-        .order_by(listings.c.due_at, listings.c.id)
-    ).mappings()
-    return [_record(row) for row in rows]
-
-
-def extend_lease(conn: Connection, listing_ids: Sequence[str], token: str, until: datetime) -> int:
-    """Keep holding the listings leased with ``token`` until ``until``; how many still were."""
-    result = conn.execute(
-        listings.update()
-        .where(listings.c.id.in_(listing_ids), listings.c.lease_token == token)
-        .values(lease_until=until)
-    )
-    return int(result.rowcount)
 
 
 def mark_published(
@@ -341,7 +248,7 @@ def seller_listings(
     if before_id is not None:
         query = query.where(listings.c.id < before_id)
     rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit)).mappings()
-    return [_record(row) for row in rows]
+    return [record_of(row) for row in rows]
 
 
 def listings_in_state(
@@ -362,7 +269,7 @@ def listings_in_state(
             )
         )
     query = query.order_by(listings.c.submitted_at, listings.c.id).limit(limit)
-    return [_record(row) for row in conn.execute(query).mappings()]
+    return [record_of(row) for row in conn.execute(query).mappings()]
 
 
 def feed_listings(
@@ -375,7 +282,7 @@ def feed_listings(
         .order_by(listings.c.feed_line)
         .limit(limit)
     )
-    return [_record(row) for row in conn.execute(query).mappings()]
+    return [record_of(row) for row in conn.execute(query).mappings()]
 
 
 def feed_states(conn: Connection, feed_id: str) -> dict[str, int]:

@@ -104,6 +104,38 @@ def process_image(data: bytes, rules: ImageRules, *, field: str = "file") -> Pro
     ``too_many_pixels``, ``animated``, ``corrupt``. CPU-heavy: call it outside any
     transaction.
     """
+    source = _open(data, rules, field)
+    with source:
+        image_format = str(source.format)
+        try:
+            source.load()
+            image = _to_srgb(ImageOps.exif_transpose(source))
+        except _BOMB_ERRORS as exc:
+            raise _too_many_pixels(field, rules) from exc
+        except _DECODE_ERRORS as exc:
+            raise _corrupt(field) from exc
+    return _renditions(image, image_format, rules)
+
+
+def check_image(data: bytes, rules: ImageRules, *, field: str = "file") -> None:
+    """Refuse ``data`` exactly as :func:`process_image` would, without making renditions.
+
+    The same checks and error codes (the whole file is decoded, so a corrupt one is refused),
+    at a fraction of the cost: encoding the renditions is most of the work of accepting an
+    image. For validation that does not keep the image, such as a listing's image probe.
+    """
+    source = _open(data, rules, field)
+    with source:
+        try:
+            source.load()
+        except _BOMB_ERRORS as exc:
+            raise _too_many_pixels(field, rules) from exc
+        except _DECODE_ERRORS as exc:
+            raise _corrupt(field) from exc
+
+
+def _open(data: bytes, rules: ImageRules, field: str) -> Image.Image:
+    """Open ``data`` lazily after the checks that need no pixels: size, format, header, frames."""
     if not data:
         raise ValidationFailed.on(field, "The file is empty", "empty")
     if len(data) > rules.max_bytes:
@@ -116,24 +148,17 @@ def process_image(data: bytes, rules: ImageRules, *, field: str = "file") -> Pro
         raise _unrecognised(field, data, rules) from exc
     except _DECODE_ERRORS as exc:
         raise _corrupt(field) from exc
-    with source:
-        image_format = str(source.format)
-        width, height = source.size
-        # The header's claim decides before a single pixel is decoded.
-        if width < 1 or height < 1 or width * height > rules.max_pixels:
-            raise _too_many_pixels(field, rules)
-        if getattr(source, "is_animated", False) or getattr(source, "n_frames", 1) > 1:
-            raise ValidationFailed.on(
-                field, "Animated images are not accepted; upload a still image", "animated"
-            )
-        try:
-            source.load()
-            image = _to_srgb(ImageOps.exif_transpose(source))
-        except _BOMB_ERRORS as exc:
-            raise _too_many_pixels(field, rules) from exc
-        except _DECODE_ERRORS as exc:
-            raise _corrupt(field) from exc
-    return _renditions(image, image_format, rules)
+    width, height = source.size
+    # The header's claim decides before a single pixel is decoded.
+    if width < 1 or height < 1 or width * height > rules.max_pixels:
+        source.close()
+        raise _too_many_pixels(field, rules)
+    if getattr(source, "is_animated", False) or getattr(source, "n_frames", 1) > 1:
+        source.close()
+        raise ValidationFailed.on(
+            field, "Animated images are not accepted; upload a still image", "animated"
+        )
+    return source
 
 
 def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
