@@ -7,7 +7,8 @@ Two parts, both idempotent (what exists is kept, only what is missing is added):
   variants, several of them offered by competing fulfillers so the buy box has something to
   decide; the two sellers are onboarded as active sellers (Northwind's owner can sign in)
   and a third business's application awaits the operator's review; two of Northwind's
-  listings wait in the listing review queue;
+  listings wait in the listing review queue; the shopper has three paid orders, whose
+  seller parts wait for Northwind and Kitchen Corner to accept them;
 * with ``products > 0``, a **synthetic catalog** on top (see :mod:`bazaar.catalog.synthetic`):
   a three-level tree of about 870 categories, 2,000 brands, 20 sellers and ``products``
   products, created through ``CatalogService.create_products`` in batches with a progress
@@ -47,6 +48,7 @@ from bazaar.demo_images import (
     attach_synthetic_pictures,
     count_products,
 )
+from bazaar.demo_orders import DemoBasket, place_demo_orders
 from bazaar.identity.model import Principal, Role
 from bazaar.kernel.errors import Conflict
 from bazaar.kernel.money import Money
@@ -68,6 +70,12 @@ DEMO_FULFILLERS = (
 # Sign in as Northwind's owner; Rode Draad's application awaits the operator's review.
 DEMO_SELLER_OWNER = ("seller@bazaar.test", "demo-seller-password")
 AWAITING_REVIEW = "sel_01m7zs5y3f25dbgr0zre3s4r6s"
+# The demo shopper's orders: a seller's part of each is routed to it for fulfilment.
+DEMO_BASKETS = (
+    (DemoBasket("TEE-PKT-NVY-M", NORTHWIND, 2), DemoBasket("PAN-CST-26", KITCHEN_CORNER)),
+    (DemoBasket("BAG-WAX-20L", NORTHWIND),),
+    (DemoBasket("COF-DRP-CER", KITCHEN_CORNER), DemoBasket("TEE-ORG-BLK-M", RETAILER)),
+)
 DEMO_BRANDS = (
     ("Bazaar Basics", "bazaar-basics"),
     ("Fjellrev", "fjellrev"),
@@ -458,6 +466,8 @@ def load_demo(
     # (one transaction per product); this does it now, a thousand offers per transaction,
     # so the demo can be checked out at once. The handlers then find the records in place.
     created["stock_levels"] = container.inventory.backfill_from_offers()
+    # the shopper's orders give Northwind and Kitchen Corner fulfillment orders to accept
+    created["orders"] = place_demo_orders(container, DEMO_CUSTOMER, DEMO_BASKETS)
     return created
 
 

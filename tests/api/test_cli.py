@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from bazaar.bootstrap import build
 from bazaar.cli import app
-from bazaar.demo import NORTHWIND
+from bazaar.demo import DEMO_SELLER_OWNER, NORTHWIND
 from bazaar.http.app import create_app
 from tests.support.factories import test_settings
 
@@ -125,6 +125,7 @@ def test_demo_is_idempotent(bazaar: CliRunner) -> None:
     assert "users: 2" in first.stdout
     assert "products: 12" in first.stdout
     assert "images: 12" in first.stdout
+    assert "orders: 3" in first.stdout
 
     # when it is loaded again
     second = bazaar.invoke(app, ["demo"])
@@ -134,6 +135,7 @@ def test_demo_is_idempotent(bazaar: CliRunner) -> None:
     assert "users: 0" in second.stdout
     assert "products: 0" in second.stdout
     assert "images: 0" in second.stdout
+    assert "orders: 0" in second.stdout
 
 
 def test_the_demo_catalog_shows_pictures_and_competing_offers(
@@ -160,6 +162,28 @@ def test_the_demo_catalog_shows_pictures_and_competing_offers(
     assert len(detail["images"]) == 1
     assert {o["fulfiller"]["id"] for o in detail["offers"]} == {"retailer", NORTHWIND}
     assert detail["buy_box"]["offer_id"] in {o["id"] for o in detail["offers"]}
+
+
+def test_the_demo_seller_has_paid_orders_waiting_to_be_accepted(
+    bazaar: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    # given the demo loaded (the command runs the dispatcher, which routes paid orders)
+    assert bazaar.invoke(app, ["demo"]).exit_code == 0
+
+    # when Northwind's owner signs in and lists its fulfillment orders
+    container = build(test_settings(database_url, tmp_path))
+    try:
+        with TestClient(create_app(container, run_dispatcher=False)) as client:
+            email, password = DEMO_SELLER_OWNER
+            token = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            listed = client.get("/api/v1/seller/fulfillments", headers=headers)
+    finally:
+        container.close()
+
+    # then both of its demo orders wait for it to accept them
+    assert listed.status_code == 200, listed.text
+    assert [f["status"] for f in listed.json()["items"]] == ["pending", "pending"]
 
 
 def test_demo_with_a_synthetic_catalog_is_searchable_and_tops_up(
