@@ -10,19 +10,10 @@ from typing import Any
 import pytest
 
 from bazaar.catalog.attributes import AttributeDef, AttributeType
+from bazaar.catalog.import_batches import Batch, batches, locate_errors
 from bazaar.catalog.import_runs import RowError
-from bazaar.catalog.importing import (
-    Batch,
-    ParsedProduct,
-    UnusableInput,
-    batches,
-    csv_column,
-    locate_errors,
-    minor_units,
-    parse_csv,
-    parse_jsonl,
-    read_lines,
-)
+from bazaar.catalog.importing import UnusableInput, minor_units, read_lines
+from bazaar.catalog.product_files import ParsedProduct, csv_column, parse_csv, parse_jsonl
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import Money
 

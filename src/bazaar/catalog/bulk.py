@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from bazaar.catalog import exporting, import_store
 from bazaar.catalog.attributes import AttributeDef
+from bazaar.catalog.import_batches import Batch, batches, locate_errors
 from bazaar.catalog.import_runs import (
     COMPLETED,
     DEFAULT_BATCH_SIZE,
@@ -28,17 +29,9 @@ from bazaar.catalog.import_runs import (
     ImportRun,
     RowError,
 )
-from bazaar.catalog.importing import (
-    Batch,
-    ParsedProduct,
-    Source,
-    UnusableInput,
-    batches,
-    locate_errors,
-    parse_csv,
-    parse_jsonl,
-)
+from bazaar.catalog.importing import Source, UnusableInput
 from bazaar.catalog.model import ProductStatus
+from bazaar.catalog.product_files import ParsedProduct, parse_csv, parse_jsonl
 from bazaar.catalog.service import CatalogService
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.identity.model import Principal, Role

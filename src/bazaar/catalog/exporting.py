@@ -17,14 +17,14 @@ from typing import IO, Any
 
 from bazaar.catalog import store
 from bazaar.catalog.import_runs import Format
-from bazaar.catalog.importing import (
+from bazaar.catalog.model import Brand, Category, Offer, Product, ProductStatus, Variant
+from bazaar.catalog.product_files import (
     ATTR_PREFIX,
     OFFER_COLUMNS,
     OPTION_PREFIX,
     PRODUCT_COLUMNS,
     VARIANT_COLUMNS,
 )
-from bazaar.catalog.model import Brand, Category, Offer, Product, ProductStatus, Variant
 from bazaar.infra.db import Database
 from bazaar.kernel.money import exponent
 

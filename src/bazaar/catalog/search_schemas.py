@@ -12,7 +12,7 @@ from bazaar.catalog.page_prices import CardPrice
 from bazaar.catalog.schemas import AppliedRuleOut
 from bazaar.catalog.taxonomy_schemas import stars
 from bazaar.http.schemas import MoneyModel
-from bazaar.search.model import SearchHit
+from bazaar.search.model import FACET_SAMPLE, SearchHit
 
 
 class BrandRef(BaseModel):
@@ -72,6 +72,14 @@ class ProductSearchPage(BaseModel):
     corrected_query: str | None = Field(
         None, description="Set when no product matched the query as typed and a correction did"
     )
+    facets_approximate: bool = Field(
+        False,
+        description=(
+            "True when the facet counts were estimated from a sample of the matches (the"
+            f" {FACET_SAMPLE:,} most recently indexed) and scaled to the total; `total` and"
+            " `items` are always exact"
+        ),
+    )
 
     @classmethod
     def of(cls, page: ListingPage) -> ProductSearchPage:
@@ -81,6 +89,7 @@ class ProductSearchPage(BaseModel):
             facets={k: [FacetValueOut.of(v) for v in vs] for k, vs in page.facets.items()},
             next_cursor=page.next_cursor,
             corrected_query=page.corrected_query,
+            facets_approximate=page.facets_approximate,
         )
 
 
