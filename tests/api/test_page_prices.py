@@ -309,3 +309,38 @@ def test_a_cached_page_does_not_outlive_the_start_of_a_sale(
         # When the sale starts, then the page shows it: the cached copy expired with it
         clock.advance(1)
         assert client.get(path).json()["offers"][0]["price"] == eur(700)
+
+
+def test_a_listing_card_follows_its_offers_price_and_stock(
+    client: TestClient, container: Container, operator: Account, tee: Product
+) -> None:
+    # Given a sale at 799 on the tee's offer (base 1000), and a seller's offer at 950
+    offer_id = offer_of(container, tee)
+    sale = {"offer_id": offer_id, "price": eur(799), "label": "Sale"}
+    created(client.post(SALE_PRICES, json=sale, headers=operator.headers))
+    seller = "sel_01jbzq3k8x4m2n5p7r9t1v3w5y"
+    container.taxonomy.set_fulfiller(operator.principal, seller, "Seller", 40)
+    body = {"variant": tee.variants[0].sku, "price": eur(950), "stock": 5, "fulfiller_id": seller}
+    seller_offer = created(
+        client.post(f"/api/v1/products/{tee.id}/offers", json=body, headers=operator.headers)
+    )
+    shipping = {o.id: o.shipping.amount for o in container.catalog.product_view(tee.id).offers}
+    assert card(client, tee.id)["price"] == eur(799 + shipping[offer_id])
+
+    # When the base price drops below the sale price
+    patched = client.patch(
+        f"/api/v1/offers/{offer_id}", json={"price": eur(700)}, headers=operator.headers
+    )
+    assert patched.status_code == 200, patched.text
+    cheaper = card(client, tee.id)
+    # and then the offer runs out of stock
+    patched = client.patch(
+        f"/api/v1/offers/{offer_id}", json={"stock": 0}, headers=operator.headers
+    )
+    assert patched.status_code == 200, patched.text
+    sold_out = card(client, tee.id)
+
+    # Then the card shows the base price with no rule, then the seller's offer in stock
+    assert (cheaper["price"], cheaper["applied_rule"]) == (eur(700 + shipping[offer_id]), None)
+    assert sold_out["price"] == eur(950 + shipping[seller_offer["id"]])
+    assert sold_out["applied_rule"] is None

@@ -2,7 +2,9 @@
 
 The catalog updates the search index inside the same transaction as the change itself, so a
 committed product is always findable and an archived one never is. Changes made elsewhere
-(images, and later stock and price) arrive as events and go through :func:`reindex` too.
+(images) arrive as events and go through :func:`reindex` too. A document carries the
+product's active offers, so every offer, price and stock change that the catalog writes
+reindexes its product in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bazaar.catalog.model import (
 )
 from bazaar.search.index import SearchIndex
 from bazaar.search.model import SearchDocument
+from bazaar.search.offers import IndexedOffer
 
 # product ids -> the listing thumbnail URL of those that have one
 Thumbnails = Callable[[Sequence[str]], Mapping[str, str]]
@@ -38,10 +41,13 @@ def document_for(
 ) -> SearchDocument:
     """The search document of an active product: what listings filter, facet and show.
 
-    ``category_chain`` is the product's category with its ancestors, root first.
+    ``category_chain`` is the product's category with its ancestors, root first. It carries
+    the active offers (in id order) a listing card prices: whether an offer is in stock, not
+    how many units it has, so a stock count that stays above zero changes no document.
     """
     price, in_stock = from_price(offers)
-    sellers = sorted({o.fulfiller_id for o in offers if o.status is OfferStatus.ACTIVE})
+    active = sorted((o for o in offers if o.status is OfferStatus.ACTIVE), key=lambda o: o.id)
+    sellers = sorted({o.fulfiller_id for o in active})
     attributes: dict[str, tuple[str, ...]] = {
         name: (index_value(value),) for name, value in product.attributes.items()
     }
@@ -67,6 +73,17 @@ def document_for(
         attributes=attributes,
         image_url=image_url,
         created_at=product.created_at,
+        offers=tuple(
+            IndexedOffer(
+                o.id,
+                o.price.amount,
+                o.shipping.amount,
+                o.price.currency,
+                o.fulfiller_id,
+                o.stock > 0,
+            )
+            for o in active
+        ),
     )
 
 

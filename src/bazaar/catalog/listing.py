@@ -11,14 +11,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import cast
 
 from sqlalchemy.engine import Connection
 
 from bazaar.catalog import store
 from bazaar.catalog.attributes import ATTRIBUTE_NAME
-from bazaar.catalog.page_prices import CardOffer, CardPrice, OfferPricer, card_prices
+from bazaar.catalog.page_prices import CardPrice, OfferPricer, card_prices
 from bazaar.catalog.taxonomy import attributes_in_force, resolve_brand, resolve_category
 from bazaar.infra.db import Database
 from bazaar.kernel.errors import FieldError, ValidationFailed
@@ -111,8 +109,9 @@ class ProductListing:
         """One page of active products matching ``params``, with facet counts and a cursor.
 
         An unknown category or brand matches nothing rather than failing: shoppers follow
-        stale links. A fixed number of queries whatever the page size: with a ``pricer``
-        (some rule may change a price for the caller), one more reads the page's offers.
+        stale links. A fixed number of queries whatever the page size, with or without a
+        ``pricer`` (some rule may change a price for the caller): the hits carry their
+        products' offers, so pricing the cards reads nothing more.
         """
         if errors := check_params(params):
             raise ValidationFailed("The search has invalid parameters", errors=errors)
@@ -159,14 +158,15 @@ class ProductListing:
                     limit=params.limit,
                     after=after,
                     facets=frozenset(facets if facets is not None else BASE_FACETS),
+                    with_offers=pricer is not None,
                 ),
             )
             labels = self._labels(conn, result.facets)
-            prices: Mapping[str, CardPrice] = {}
-            valid_until: datetime | None = None
-            if pricer is not None and result.hits:
-                offers = _card_offers(conn, [h.product_id for h in result.hits])
-                prices, valid_until = card_prices(offers, pricer)
+        prices: Mapping[str, CardPrice] = {}
+        valid_until: datetime | None = None
+        if pricer is not None and result.hits:
+            hits = {h.product_id: h.offers for h in result.hits}
+            prices, valid_until = card_prices(hits, pricer)
         return ListingPage(
             items=result.hits,
             total=result.total,
@@ -212,38 +212,6 @@ class ProductListing:
             for f in store.fulfillers_by_ids(conn, ids["seller"]).values():
                 labels["seller", f.id] = f.name
         return labels
-
-
-# A page's product ids are padded to the next power of two (repeating the last one), so a
-# handful of SQL strings serve every page size: each is prepared once by the driver instead
-# of being compiled, expanded and prepared again on every listing.
-_CARD_OFFERS_SQL = (
-    "SELECT id, product_id, price_amount, shipping_amount, currency, stock FROM offers"
-    " WHERE status = 'active' AND product_id IN ({})"
-)
-
-
-# id, product_id, price_amount, shipping_amount, currency, stock
-_CardRow = tuple[str, str, int, int, str, int]
-
-
-@cache
-def _card_offers_sql(paramstyle: str, count: int) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
-    return _CARD_OFFERS_SQL.format(", ".join([marker] * count))
-
-
-def _card_offers(conn: Connection, product_ids: Sequence[str]) -> list[CardOffer]:
-    """The active offers of a page's products, only the columns a card's price needs."""
-    ids = list(product_ids)
-    padded = 1 << (len(ids) - 1).bit_length()
-    ids += ids[-1:] * (padded - len(ids))
-    sql = _card_offers_sql(conn.dialect.paramstyle, padded)
-    rows = cast(list[_CardRow], conn.exec_driver_sql(sql, tuple(ids)).all())
-    return [
-        CardOffer(offer_id, product_id, price, shipping, currency, stock > 0)
-        for offer_id, product_id, price, shipping, currency, stock in rows
-    ]
 
 
 _ATTR_PARAM = re.compile(r"^attr\.(.+)$")

@@ -9,9 +9,11 @@ for them. No IO here: the offers come from the page's own reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 
 from bazaar.catalog.model import Offer, OfferStatus, choose_buy_box, from_price
@@ -19,13 +21,14 @@ from bazaar.catalog.service import ProductView
 from bazaar.kernel.money import Money
 from bazaar.pricing.model import ListingPrices, OfferPrices
 from bazaar.pricing.price_lists import EffectivePrice, PriceSource
+from bazaar.search.offers import IndexedOffer
 
 
 class OfferPricer(Protocol):
     """Prices a page's offers for the caller (:class:`bazaar.pricing.shelf.ShelfPricer`)."""
 
-    def names(self, offer_id: str, product_id: str) -> bool:
-        """False when no rule changes this offer's price for the caller."""
+    def named(self, offer_ids: Iterable[str]) -> AbstractSet[str]:
+        """Those of ``offer_ids`` whose price some rule may change for the caller."""
         ...
 
     def __call__(self, offers: Sequence[OfferPrices]) -> ListingPrices:
@@ -45,18 +48,6 @@ class PricedProduct:
     view: ProductView
     prices: Mapping[str, EffectivePrice]
     valid_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CardOffer:
-    """What a listing card needs of an active offer to show its product's from price."""
-
-    id: str
-    product_id: str
-    price: int  # minor units, like shipping
-    shipping: int
-    currency: str
-    in_stock: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,38 +89,53 @@ def price_product(view: ProductView, pricer: OfferPricer | None) -> PricedProduc
 
 
 def card_prices(
-    offers: Sequence[CardOffer], pricer: OfferPricer
+    products: Mapping[str, Sequence[IndexedOffer]], pricer: OfferPricer
 ) -> tuple[dict[str, CardPrice], datetime | None]:
-    """The from price of each product of ``offers`` (active offers), by product id.
+    """The from price of each product of ``products`` (its active offers) a rule may change,
+    by product id.
 
     As :func:`bazaar.catalog.model.from_price`: the lowest landed price among offers in
-    stock, else among all of them; here with effective unit prices.
+    stock, else among all of them; here with effective unit prices. A product none of whose
+    offers the pricer names is left out: its from price is the base one its card already
+    shows, so the page neither prices nor re-renders it.
     """
-    priced = pricer(
-        [
-            OfferPrices(o.id, o.product_id, (Money(o.price, o.currency),))
-            for o in offers
-            if pricer.names(o.id, o.product_id)
-        ]
-    )
+    names = pricer.named(o.id for offers in products.values() for o in offers)
+    named = [
+        OfferPrices(o.id, product_id, (_money(o.price, o.currency),))
+        for product_id, offers in products.items()
+        for o in offers
+        if o.id in names
+    ]
+    priced = pricer(named)
     prices = priced.prices
-    best: dict[str, tuple[bool, int, CardOffer, EffectivePrice | None]] = {}
-    for offer in offers:
-        effective = prices.get(offer.id)
-        unit = effective.unit_price.amount if effective is not None else offer.price
-        rank = (not offer.in_stock, unit + offer.shipping)
-        current = best.get(offer.product_id)
-        if current is None or rank < current[:2]:
-            best[offer.product_id] = (*rank, offer, effective)
     cards: dict[str, CardPrice] = {}
-    for product_id, (_, landed, offer, effective) in best.items():
-        currency = offer.currency
-        rule = effective if effective and effective.source is not PriceSource.BASE else None
-        compare_at: Money | None = None
-        if rule is not None and rule.regular_price.amount + offer.shipping > landed:
-            compare_at = Money(rule.regular_price.amount + offer.shipping, currency)
-        cards[product_id] = CardPrice(Money(landed, currency), compare_at, rule)
+    for product_id in dict.fromkeys(n.product_id for n in named):
+        best: tuple[bool, int, IndexedOffer, EffectivePrice | None] | None = None
+        for offer in products[product_id]:
+            effective = prices.get(offer.id)
+            unit = effective.unit_price.amount if effective is not None else offer.price
+            rank = (not offer.in_stock, unit + offer.shipping)
+            if best is None or rank < best[:2]:
+                best = (*rank, offer, effective)
+        if best is not None:
+            cards[product_id] = _card(*best[1:])
     return cards, priced.valid_until
+
+
+def _card(landed: int, offer: IndexedOffer, effective: EffectivePrice | None) -> CardPrice:
+    currency = offer.currency
+    rule = effective if effective and effective.source is not PriceSource.BASE else None
+    compare_at: Money | None = None
+    if rule is not None and rule.regular_price.amount + offer.shipping > landed:
+        compare_at = _money(rule.regular_price.amount + offer.shipping, currency)
+    return CardPrice(_money(landed, currency), compare_at, rule)
+
+
+@lru_cache(maxsize=8192)
+def _money(amount: int, currency: str) -> Money:
+    # Money checks its currency on every construction, which a page of cards would pay a
+    # few hundred times; it is immutable, and the same prices recur request after request.
+    return Money(amount, currency)
 
 
 def _repriced(offer: Offer, price: EffectivePrice | None) -> Offer:

@@ -38,15 +38,23 @@ class ProductSummaryOut(BaseModel):
     @classmethod
     def of(cls, h: SearchHit, card: CardPrice | None = None) -> ProductSummaryOut:
         """A card; with ``card``, its from price is the caller's effective one."""
-        price = MoneyModel(amount=h.price, currency=h.currency) if h.price is not None else None
+        price: MoneyModel | None = None
+        compare_at: MoneyModel | None = None
+        rule: AppliedRuleOut | None = None
+        if card is not None:
+            price = MoneyModel.of(card.price)
+            compare_at = MoneyModel.of(card.compare_at) if card.compare_at is not None else None
+            rule = AppliedRuleOut.of(card.rule)
+        elif h.price is not None:
+            price = MoneyModel(amount=h.price, currency=h.currency)
         return cls(
             id=h.product_id,
             title=h.title,
             brand=BrandRef(id=h.brand_id, name=h.brand_name or "") if h.brand_id else None,
             category_id=h.category_id,
-            price=MoneyModel.of(card.price) if card is not None else price,
-            compare_at_price=MoneyModel.of(card.compare_at) if card and card.compare_at else None,
-            applied_rule=AppliedRuleOut.of(card.rule) if card is not None else None,
+            price=price,
+            compare_at_price=compare_at,
+            applied_rule=rule,
             in_stock=h.in_stock,
             rating=stars(h.rating),
             image_url=h.image_url,

@@ -17,7 +17,8 @@ signed-in customer's group costs one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,9 +74,12 @@ class ShelfPricer:
         self._table = table
         self._log = log
 
-    def names(self, offer_id: str, product_id: str) -> bool:
-        """False when no rule changes this offer's price for the audience."""
-        return self._table is None or self._table.names(offer_id)
+    def named(self, offer_ids: Iterable[str]) -> AbstractSet[str]:
+        """Those of ``offer_ids`` whose price some rule may change for the audience: every
+        one for a customer in an experiment (showing a price counts an exposure)."""
+        if self._table is None:
+            return set(offer_ids)
+        return self._table.named(offer_ids)
 
     def __call__(self, offers: Sequence[OfferPrices]) -> ListingPrices:
         """Effective prices of ``offers``; offers at their base price may be left out."""

@@ -14,7 +14,8 @@ without experiment variants: price experiments depend on the shopper and are app
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,6 +64,10 @@ class ShelfTable:
     def names(self, offer_id: str) -> bool:
         """False when every price of ``offer_id`` is its base price."""
         return offer_id in self._offers
+
+    def named(self, offer_ids: Iterable[str]) -> AbstractSet[str]:
+        """Those of ``offer_ids`` whose price is not always their base price."""
+        return self._offers.keys() & set(offer_ids)
 
 
 def shelf_table(

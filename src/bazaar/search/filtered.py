@@ -46,12 +46,12 @@ from bazaar.search.model import (
     scale_count,
 )
 from bazaar.search.reads import (
-    HIT_COLUMNS,
     RESULT_TYPES,
     SORT_COLUMN,
     TEXT,
     Sql,
     TextSearch,
+    hit_columns,
     keyset,
     page_result,
 )
@@ -254,10 +254,11 @@ def _run(
     # One statement, one row shape: part 0 = a hit, 1 = the total, 2 = the number of sampled
     # matches, 3 = the rows ``seen``, 4 + i = a count of facet i. The hits come first:
     # PostgreSQL types each column of a UNION from its first typed arm.
-    padding = ", ".join(f"NULL AS {c}" for c in ("k", *HIT_COLUMNS))
+    columns = hit_columns(query)
+    padding = ", ".join(f"NULL AS {c}" for c in ("k", *columns))
     arms = [
         "SELECT 0 AS part, NULL AS value, NULL AS n, p.k, "
-        + ", ".join(f"d.{c}" for c in HIT_COLUMNS)
+        + ", ".join(f"d.{c}" for c in columns)
         + f" FROM ({matches.page}) p JOIN search_documents d ON d.doc_id = p.doc_id",
         f"SELECT 1, NULL, n, {padding} FROM t",
         f"SELECT 2, NULL, COUNT(*), {padding} FROM s",

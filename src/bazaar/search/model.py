@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bazaar.kernel.errors import ValidationFailed
+from bazaar.search.offers import IndexedOffer
 
 
 class SortOrder(StrEnum):
@@ -44,6 +45,7 @@ class SearchDocument:
     attributes: Mapping[str, tuple[str, ...]]
     image_url: str | None
     created_at: datetime  # aware UTC
+    offers: tuple[IndexedOffer, ...] = ()  # the active ones (search.offers)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class SearchQuery:
     after: tuple[str | int | float | None, ...] | None = None  # from SearchResult.next_after
     facets: frozenset[str] = frozenset()  # "category", "brand", "seller", "price", "attr.<name>"
     facet_size: int = 20
+    with_offers: bool = False  # read each hit's offers (SearchHit.offers) too
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class SearchHit:
     rating: int | None
     image_url: str | None
     created_at: datetime
+    # the product's active offers, read when the query asks (SearchQuery.with_offers)
+    offers: tuple[IndexedOffer, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bazaar.search.model import (
     SortOrder,
     TextQuery,
 )
+from bazaar.search.offers import decode_offers
 
 SORT_COLUMN = {
     SortOrder.NEWEST: "newest_key",
@@ -48,6 +49,7 @@ HIT_COLUMNS = (
     "image_url",
     "created_at",
 )
+OFFERS_COLUMN = "offers"  # read only for queries that ask (SearchQuery.with_offers)
 TEXT = "text"  # the full-text engine drives: words and equality filters in one intersection
 RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "created_at": UtcDateTime(),
@@ -107,6 +109,11 @@ class Sql:
         if self.lists:
             clause = clause.bindparams(*(sa.bindparam(n, expanding=True) for n in self.lists))
         return clause
+
+
+def hit_columns(query: SearchQuery) -> tuple[str, ...]:
+    """The search_documents columns a page of ``query``'s hits reads."""
+    return (*HIT_COLUMNS, OFFERS_COLUMN) if query.with_offers else HIT_COLUMNS
 
 
 def keyset(after: tuple[float | int, str] | None, key: str, sql: Sql) -> str:
@@ -184,7 +191,7 @@ def _browse_page(
         where.append(f"(d.{column}, d.product_id) > {position}")
     statement = (
         f"{prefix}SELECT 0 AS part, d.{column} AS k, "
-        + ", ".join(f"d.{c}" for c in HIT_COLUMNS)
+        + ", ".join(f"d.{c}" for c in hit_columns(query))
         + f" FROM {source}"
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY d.{column}, d.product_id LIMIT {sql.bind('limit', query.limit + 1)}"
@@ -203,8 +210,16 @@ def page_result(
     last = page[-1] if len(ordered) > query.limit else None
     for values in facets.values():
         values.sort(key=lambda v: (-v.count, v.value))
+    if query.with_offers:
+        offers = decode_offers([getattr(r, OFFERS_COLUMN) for r in page])
+        hits = [
+            SearchHit(**{c: getattr(r, c) for c in HIT_COLUMNS}, offers=o)
+            for r, o in zip(page, offers, strict=True)
+        ]
+    else:
+        hits = [SearchHit(**{c: getattr(r, c) for c in HIT_COLUMNS}) for r in page]
     return SearchResult(
-        hits=[SearchHit(**{c: getattr(r, c) for c in HIT_COLUMNS}) for r in page],
+        hits=hits,
         total=total,
         facets=facets,
         next_after=None if last is None else (_json_number(last.k), last.product_id),

@@ -52,6 +52,9 @@ search_documents = sa.Table(
     sa.Column("rating", sa.SmallInteger, nullable=True),
     sa.Column("image_url", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # The product's active offers as compact JSON (bazaar.search.offers), so a listing page
+    # prices its cards without another statement; read only when a page asks for them.
+    sa.Column("offers", sa.Text, nullable=True),
     # One ascending key per sort order (see model.SortKeys); ties break on product_id.
     sa.Column("newest_key", sa.BigInteger, nullable=False),
     sa.Column("price_asc_key", sa.BigInteger, nullable=False),

@@ -28,6 +28,7 @@ from bazaar.search.model import (
     index_text,
     price_bucket,
 )
+from bazaar.search.offers import encode_offers
 from bazaar.search.store import search_documents
 
 _NAMED = re.compile(r":(\w+)")
@@ -148,6 +149,7 @@ def _document_row(doc: SearchDocument) -> dict[str, Any]:
         "rating": doc.rating,
         "image_url": doc.image_url,
         "created_at": doc.created_at,
+        "offers": encode_offers(doc.offers),
         "newest_key": keys.newest,
         "price_asc_key": keys.price_asc,
         "price_desc_key": keys.price_desc,
