@@ -106,6 +106,7 @@ from bazaar.sellers.catalog_adapter import CatalogOffers, SellerCategories, Sell
 from bazaar.sellers.offer_visibility import OfferVisibility
 from bazaar.sellers.payout_accounts import PayoutAccounts, UnconnectedPayoutAccounts
 from bazaar.sellers.service import OnboardingRules, SellerService
+from bazaar.sellers.standing import SellerAction
 from bazaar.sellers.status_gate import SellerStatusGate
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.service import WebhookResolver, WebhookService
@@ -429,6 +430,10 @@ def build(
         default_country=settings.default_warehouse_country,
         offers=lambda after, limit: container.catalog.offer_stocks(
             after_offer_id=after, limit=limit
+        ),
+        # a stock feed serves orders already routed to the seller: it is fulfilling
+        seller_gate=lambda principal: container.seller_gate.require(
+            principal, SellerAction.FULFIL, scope="stock:write"
         ),
     )
     container.sweeper = Periodic(

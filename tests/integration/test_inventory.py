@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from bazaar.catalog.drafts import OfferPatch
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import create_db_engine
 from bazaar.infra.outbox import events_table
-from bazaar.inventory import store
+from bazaar.inventory import hold_store, store
 from bazaar.inventory.allocation import Allocation, AllocationLine, InsufficientStock
 from bazaar.inventory.drafts import WarehouseDraft
 from bazaar.inventory.model import RETAILER, HoldReleased, StockLevel, Warehouse
@@ -82,7 +82,7 @@ def events(container: Container, *types: str) -> list[dict[str, Any]]:
     query = sa.select(events_table.c.type, events_table.c.payload).order_by(events_table.c.id)
     with container.db.read() as conn:
         rows = conn.execute(query).all()
-    return [{"type": t, **p} for t, p in rows if not types or t in types]
+    return [{"type": t, **cast(dict[str, Any], p)} for t, p in rows if not types or t in types]
 
 
 def partner(container: Container, operator: Account, scopes: list[str]) -> Principal:
@@ -149,7 +149,7 @@ def test_a_short_line_reserves_nothing_and_rolls_back_the_callers_work(
     assert (level(container, "MUG-1", w).reserved, level(container, "MUG-2", w).reserved) == (0, 0)
     assert len(events(container)) == before
     with container.db.read() as conn:
-        assert store.reservations_of_order(conn, "ord_1") == []
+        assert hold_store.reservations_of_order(conn, "ord_1") == []
 
 
 def test_a_second_reservation_for_the_same_order_is_a_conflict(

@@ -515,8 +515,9 @@ class CatalogService:
 
     def set_offer_stock(self, levels: Mapping[tuple[str, str], int]) -> int:
         """Set offers' stock to inventory's available units, keyed ``(sku, fulfiller id)``,
-        and refresh those products' search documents and caches; return how many products
-        changed. Offers without a key are left alone.
+        and drop the cached pages of the products that changed; return how many did. Offers
+        without a key are left alone. Search documents are rebuilt, in the same transaction,
+        only where an offer went in or out of stock: the index holds no counts.
 
         Records no event: inventory already recorded ``StockChanged``, and an
         ``OfferUpdated`` here would be read back by inventory as a staff edit of stock.
@@ -524,12 +525,12 @@ class CatalogService:
         if not levels:
             return 0
         with self._db.write() as conn:
-            product_ids = stock_view.set_offer_stocks(conn, levels, self._clock.now())
-            if product_ids:
-                self._reindex(conn, product_ids)
-        if product_ids:
-            self._on_change(product_ids)
-        return len(product_ids)
+            written = stock_view.set_offer_stocks(conn, levels, self._clock.now())
+            if written.relisted:
+                self._reindex(conn, written.relisted)
+        if written.touched:
+            self._on_change(written.touched)
+        return len(written.touched)
 
 
 def _insert_built(conn: Connection, built: Sequence[tuple[Product, list[Offer]]]) -> None:

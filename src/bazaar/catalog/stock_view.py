@@ -9,6 +9,7 @@ one offer per variant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,14 +52,29 @@ def offer_stocks(
     return [_offer_stock(row) for row in conn.execute(query).mappings()]
 
 
+@dataclass(frozen=True)
+class StockWrite:
+    """What setting offers' stock changed, by product id (sorted, without repeats).
+
+    ``touched``: products with an offer whose count changed; their cached pages show stock
+    counts. ``relisted``: those of them where an offer went in or out of stock. A search
+    document depends on stock only through which offers have some (``in_stock``, each
+    indexed offer's flag, and the listing price: the lowest among offers with stock), so only
+    these need reindexing.
+    """
+
+    touched: list[str] = field(default_factory=list)
+    relisted: list[str] = field(default_factory=list)
+
+
 def set_offer_stocks(
     conn: Connection, levels: Mapping[tuple[str, str], int], now: datetime
-) -> list[str]:
-    """Set the stock of the offers keyed ``(sku, fulfiller id)``; return the ids of the
-    products whose offers changed (offers already at their level are not written)."""
+) -> StockWrite:
+    """Set the stock of the offers keyed ``(sku, fulfiller id)`` (offers already at their
+    level are not written) and say which products changed, and how."""
     skus = sorted({sku for sku, _ in levels})
     if not skus:
-        return []
+        return StockWrite()
     current = offer_stocks_of_skus(conn, skus)
     changed = [
         (o, levels[(o.sku, o.fulfiller_id)])
@@ -72,7 +88,10 @@ def set_offer_stocks(
             .values(stock=sa.bindparam("new_stock"), updated_at=now),
             [{"offer_id": o.offer_id, "new_stock": n} for o, n in changed],
         )
-    return sorted({o.product_id for o, _ in changed})
+    return StockWrite(
+        touched=sorted({o.product_id for o, _ in changed}),
+        relisted=sorted({o.product_id for o, n in changed if (o.stock > 0) != (n > 0)}),
+    )
 
 
 def offer_stocks_of_skus(conn: Connection, skus: Iterable[str]) -> list[OfferStock]:

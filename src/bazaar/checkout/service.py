@@ -20,108 +20,50 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from bazaar.checkout.addresses import Address, clean_address, clean_email
 from bazaar.checkout.model import Quote
+from bazaar.checkout.payment_recording import (
+    KnownState,
+    PaymentDeclined,
+    PaymentRecording,
+    RecordedState,
+)
+from bazaar.checkout.ports import CartsPort, InventoryPort, PricingPort, Respond
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
 from bazaar.infra.idempotency import Claim, IdempotencyStore
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.inventory.allocation import AllocationLine
-from bazaar.inventory.holds import HeldStock
-from bazaar.inventory.model import HoldReleased, Reservation
 from bazaar.kernel.clock import Clock
-from bazaar.kernel.errors import Conflict, PaymentRequired, ValidationFailed
+from bazaar.kernel.errors import Conflict, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
-from bazaar.kernel.money import Money
-from bazaar.orders import fulfillment_store
 from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
-from bazaar.orders.fulfillment import FulfillmentOrder, route_fulfillments, split_fulfillments
-from bazaar.orders.model import Order, OrderLine, OrderStatus, ShippingLine
+from bazaar.orders.model import Order, OrderLine, ShippingLine
 from bazaar.orders.service import OrderView
-from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
+from bazaar.payments.model import GatewayResult, GatewayStatus, PaymentStatus
 from bazaar.payments.service import PaymentService
 
-log = logging.getLogger("bazaar.checkout")
-
-
-class PaymentDeclined(PaymentRequired):
-    """The customer's payment was refused (402); the order exists and its stock is released."""
-
-    code = "payment_declined"
-    title = "Payment declined"
-
-    def __init__(self, detail: str, *, order_id: str, decline_code: str | None) -> None:
-        super().__init__(detail)
-        self.order_id = order_id
-        self.decline_code = decline_code
-        self.extensions = {"order_id": order_id, "decline_code": decline_code}
-
-
-# Renders the response body of a placed order (the view and a guest's access token).
-Respond = Callable[["OrderView", str | None], Any]
-
-
-class CartsPort(Protocol):
-    """What checkout needs of the carts context."""
-
-    def get_for_checkout(
-        self, principal: Principal | None, cart_token: str | None, cart_id: str
-    ) -> Any: ...
-
-    def quote_with_offers(self, cart: Any, country: str) -> Any:
-        """A ``CartQuote``: ``.quote``, ``.offers`` and the pricing decision ``.priced``."""
-        ...
-
-    def mark_ordered(
-        self, uow: SqlUnitOfWork, cart_id: str, order_id: str, *, expected_version: int | None
-    ) -> None: ...
-
-
-class InventoryPort(Protocol):
-    def reserve(
-        self,
-        uow: SqlUnitOfWork,
-        order_id: str,
-        lines: Any,
-        *,
-        destination_country: str,
-        now: Any,
-        new_order: bool = False,
-    ) -> HeldStock: ...
-
-    def allocate(
-        self, uow: SqlUnitOfWork, order_id: str, held: Sequence[Reservation] | None = None
-    ) -> Any: ...
-
-    def release(self, uow: SqlUnitOfWork, order_id: str, *, reason: str) -> int: ...
-
-
-class PricingPort(Protocol):
-    """Commits a quote's pricing decision (coupon uses, budgets) in the order's transaction;
-    raises a 409 when a coupon or budget ran out since the quote."""
-
-    def commit(
-        self,
-        conn: Connection,
-        priced: Any,
-        *,
-        order_id: str,
-        customer_id: str | None,
-        unit_id: str,
-        revenue: Money,
-        now: datetime,
-    ) -> None: ...
+__all__ = [
+    "CartsPort",
+    "CheckoutService",
+    "InventoryPort",
+    "OrderDraft",
+    "PaymentDeclined",
+    "Placed",
+    "PricingPort",
+    "Respond",
+    "hash_token",
+]
 
 
 @dataclass(frozen=True)
@@ -146,35 +88,11 @@ class Placed:
     responded: bool = False
 
 
-@dataclass(frozen=True)
-class _Known:
-    """What transaction 1 wrote, so transaction 2 can write compare-and-set without reading."""
-
-    order: Order
-    payment: Payment
-    reservations: tuple[Reservation, ...]
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    """The state an answer left, when this call applied it knowing everything."""
-
-    order: Order
-    payment: Payment
-    fulfillments: tuple[FulfillmentOrder, ...]
-    at: datetime
-    responded: bool = False  # the idempotent response was stored with this state
-
-
-class _StaleOrder(Conflict):
-    """The order changed after it was read: its payment cannot be recorded on that state."""
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class CheckoutService:
+class CheckoutService(PaymentRecording):
     def __init__(
         self,
         db: Database,
@@ -312,7 +230,7 @@ class CheckoutService:
             uow.record(*placed.events)
             uow.commit()
 
-        def view(state: _Recorded) -> OrderView:
+        def view(state: RecordedState) -> OrderView:
             return OrderView(
                 order=state.order,
                 titles=titles,
@@ -324,19 +242,19 @@ class CheckoutService:
                 updated_at=state.at,
             )
 
-        def finish(conn: Connection, state: _Recorded) -> None:
+        def finish(conn: Connection, state: RecordedState) -> None:
             assert respond is not None
             body = respond(view(state), guest_token)
             IdempotencyStore.complete_in(conn, claim, 201, body)
 
         result = self._payments.authorize(payment, draft.payment_token)
         if result is None:
-            pending = _Recorded(order, payment, (), now)
+            pending = RecordedState(order, payment, (), now)
             return Placed(order_id, guest_token, payment_pending=True, view=view(pending))
         recorded = self.record_authorization(
             order_id,
             result,
-            known=_Known(order, payment, held.reservations),
+            known=KnownState(order, payment, held.reservations),
             # a capture at placement changes the payment after this: answer after it
             finish=finish if respond is not None and not self._capture_at_placement else None,
         )
@@ -356,145 +274,6 @@ class CheckoutService:
             if result is not None:
                 self.record_authorization(order_id, result)
         return Placed(order_id, None, payment_pending=payment.status is PaymentStatus.PENDING)
-
-    # --- recording the gateway's answer --------------------------------------------------------
-
-    def record_authorization(
-        self,
-        order_id: str,
-        result: GatewayResult,
-        *,
-        known: _Known | None = None,
-        finish: Callable[[Connection, _Recorded], None] | None = None,
-    ) -> _Recorded | None:
-        """Apply an answer to authorize or confirm (from a request or the reconciler).
-
-        ``known`` is what the caller wrote in transaction 1: the answer is then recorded
-        compare-and-set against it without reading, and the resulting state is returned;
-        ``finish`` then runs in the same transaction with that state. Raises 402 when
-        declined. Idempotent: an answer already recorded changes nothing.
-        """
-        try:
-            try:
-                updated, void, recorded = self._apply_authorization(
-                    order_id, result, hold_kept=True, known=known, finish=finish
-                )
-            except _StaleOrder:
-                if known is None:
-                    raise
-                # Something moved since transaction 1 (an expiry, the reconciler): start over
-                # from what is stored.
-                updated, void, recorded = self._apply_authorization(
-                    order_id, result, hold_kept=True, known=None
-                )
-        except HoldReleased:
-            # The stock was released (the reservation expired) while the customer paid: the
-            # order cannot be fulfilled, so it is cancelled and the authorization voided.
-            updated, void, recorded = self._apply_authorization(
-                order_id, result, hold_kept=False, known=None
-            )
-        if void:
-            self._payments.void(order_id)
-            recorded = None
-        elif updated.status is PaymentStatus.AUTHORIZED and self._capture_at_placement:
-            captured = self._capture_quietly(order_id)
-            if recorded is not None and captured is not None:
-                recorded = replace(recorded, payment=captured)
-        if updated.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
-            raise PaymentDeclined(
-                result.decline_message or "The payment was declined",
-                order_id=order_id,
-                decline_code=result.decline_code,
-            )
-        return recorded
-
-    def _apply_authorization(
-        self,
-        order_id: str,
-        result: GatewayResult,
-        *,
-        hold_kept: bool,
-        known: _Known | None,
-        finish: Callable[[Connection, _Recorded], None] | None = None,
-    ) -> tuple[Payment, bool, _Recorded | None]:
-        """Record ``result`` in one unit of work: the payment, whether to void it, and the
-        state left when ``known`` made reading unnecessary."""
-        void = False
-        recorded: _Recorded | None = None
-        with self._uow(Actor("system", "checkout")) as uow:
-            if known is not None:
-                payment = known.payment
-            else:
-                payment = self._payments.of_order(uow.conn, order_id)
-            updated = payment.record_authorization(result)
-            if not self._payments.record(uow.conn, payment, updated):
-                if known is not None:
-                    raise _StaleOrder("The payment changed meanwhile")
-                return updated, False, None  # another request recorded an answer first
-            if known is not None:
-                order = known.order
-            else:
-                record = orders_store.get_order(uow.conn, order_id)
-                assert record is not None
-                order = record.order
-            now = self._clock.now()
-            if updated.status is PaymentStatus.AUTHORIZED and updated != payment:
-                if order.status is OrderStatus.AWAITING_PAYMENT and hold_kept:
-                    paid, fulfillments = self._mark_paid(
-                        uow, order, updated, known.reservations if known else None
-                    )
-                    recorded = _Recorded(paid, updated, tuple(fulfillments), now)
-                else:
-                    if order.status is OrderStatus.AWAITING_PAYMENT:
-                        cancelled = order.cancel("reservation_expired", [])
-                        orders_store.update_order(uow.conn, order, cancelled.value, now)
-                        self._inventory.release(uow, order_id, reason="reservation_expired")
-                        uow.record(*cancelled.events)
-                    void = True  # nobody holds the stock any more: give the money back
-            elif (
-                updated.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED)
-                and order.status is OrderStatus.AWAITING_PAYMENT
-            ):
-                failed = order.mark_payment_failed(result.decline_code or "declined")
-                if not orders_store.update_order(uow.conn, order, failed.value, now):
-                    raise _StaleOrder("The order changed meanwhile; retry")
-                self._inventory.release(uow, order_id, reason="payment_failed")
-                uow.record(*failed.events)
-            elif updated.status is PaymentStatus.REQUIRES_ACTION:
-                recorded = _Recorded(order, updated, (), now)
-            if recorded is not None and finish is not None:
-                finish(uow.conn, recorded)
-                recorded = replace(recorded, responded=True)
-            uow.commit()
-        return updated, void, recorded
-
-    def _mark_paid(
-        self,
-        uow: SqlUnitOfWork,
-        order: Order,
-        payment: Payment,
-        reservations: tuple[Reservation, ...] | None,
-    ) -> tuple[Order, list[FulfillmentOrder]]:
-        assert payment.authorization_id is not None
-        paid = order.mark_paid(payment.authorization_id, payment.amount)
-        now = self._clock.now()
-        if not orders_store.update_order(uow.conn, order, paid.value, now):
-            raise _StaleOrder("The order changed meanwhile; retry")
-        self._inventory.allocate(uow, order.id, reservations)
-        # each seller's part must be accepted within the SLA (bazaar.orders.routing)
-        fulfillments = route_fulfillments(
-            split_fulfillments(paid.value), now=now, seller_accept_within=self._seller_accept_sla
-        )
-        fulfillment_store.insert_fulfillments(uow.conn, fulfillments, now)
-        uow.record(*paid.events, *(f.created() for f in fulfillments))
-        return paid.value, fulfillments
-
-    def _capture_quietly(self, order_id: str) -> Payment | None:
-        try:
-            return self._payments.capture(order_id)
-        except Exception:  # the reconciler retries captures; the order is paid either way
-            log.warning("capture of order %s failed; the reconciler will retry", order_id)
-            return None
 
     def confirm_payment(
         self, principal: Principal | None, order_id: str, access_token: str | None

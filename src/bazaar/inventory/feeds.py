@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from bazaar.inventory import store
+from bazaar.inventory import feed_store, store
 from bazaar.inventory.sync import SyncDecision, SyncItem, SyncOutcome, decide_sync_batch
 
 
@@ -27,7 +27,7 @@ def apply_batch(
     reserving), so every write is conditional and a count that no longer covers the units
     promised to orders is rejected as ``below_committed`` instead of being stored.
     """
-    store.lock_source(conn, source, now)
+    feed_store.lock_source(conn, source, now)
     known = [item for item in items if item.warehouse_id in allowed_warehouses]
     pairs = {(item.sku, item.warehouse_id) for item in known}
     levels = {
@@ -39,8 +39,10 @@ def apply_batch(
         decide_sync_batch(
             known,
             levels,
-            store.last_sequences(conn, source, pairs),
-            store.seen_keys(conn, source, [i.idempotency_key for i in known if i.idempotency_key]),
+            feed_store.last_sequences(conn, source, pairs),
+            feed_store.seen_keys(
+                conn, source, [i.idempotency_key for i in known if i.idempotency_key]
+            ),
         )
     )
     exists = set(levels)
@@ -84,7 +86,7 @@ def _apply(
         )
     # Only applied items are remembered, so a rejected change can be corrected and resent.
     if item.sequence is not None:
-        store.save_sequence(conn, source, item.sku, item.warehouse_id, item.sequence, now)
+        feed_store.save_sequence(conn, source, item.sku, item.warehouse_id, item.sequence, now)
     if item.idempotency_key is not None:
-        store.save_key(conn, source, item.idempotency_key, now)
+        feed_store.save_key(conn, source, item.idempotency_key, now)
     return decision

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from bazaar.inventory import store
+from bazaar.inventory import hold_store, store
 from bazaar.inventory.allocation import Allocation, AllocationLine, choose_allocation
 from bazaar.inventory.events import HeldUnits
 from bazaar.inventory.model import (
@@ -82,7 +82,7 @@ def reserve(
         held = []
         # In Allocation.draws() order (warehouse id, then SKU): see the module docstring.
         for draw in allocation.draws():
-            if not store.reserve_units(conn, draw.sku, draw.warehouse_id, draw.quantity, now):
+            if not hold_store.reserve_units(conn, draw.sku, draw.warehouse_id, draw.quantity, now):
                 break
             held.append(draw)
         else:
@@ -98,12 +98,14 @@ def reserve(
                 )
                 for d in held
             ]
-            store.insert_reservations(conn, reservations, now)
+            hold_store.insert_reservations(conn, reservations, now)
             return allocation, reservations
         # Another order took units between our read and our update: give back what this
         # attempt holds and choose again from fresh counts.
         for draw in held:
-            if not store.unreserve_units(conn, draw.sku, draw.warehouse_id, draw.quantity, now):
+            if not hold_store.unreserve_units(
+                conn, draw.sku, draw.warehouse_id, draw.quantity, now
+            ):
                 raise BrokenStockInvariant(f"cannot give back {draw}")
     raise StockBusy("Other orders are taking the same units; try again")
 
@@ -125,11 +127,13 @@ def allocate(conn: Connection, rows: Sequence[Reservation], now: datetime) -> li
     reserved = [r for r in rows if r.status is ReservationStatus.RESERVED]
     if not reserved:
         return []
-    moved = store.move_reserved(conn, [r.id for r in reserved], ReservationStatus.ALLOCATED, now)
+    moved = hold_store.move_reserved(
+        conn, [r.id for r in reserved], ReservationStatus.ALLOCATED, now
+    )
     if moved != len(reserved):
         raise HoldReleased(f"The stock held for order {reserved[0].order_id} was moved meanwhile")
     for r in reserved:
-        if not store.allocate_units(conn, r.sku, _warehouse(r), r.quantity, now):
+        if not hold_store.allocate_units(conn, r.sku, _warehouse(r), r.quantity, now):
             raise BrokenStockInvariant(f"reservation {r.id} holds units the level lacks")
     return [held_units(r) for r in reserved]
 
@@ -142,12 +146,12 @@ def release(conn: Connection, rows: Sequence[Reservation], now: datetime) -> lis
     released: list[HeldUnits] = []
     for r in rows:
         if r.status is ReservationStatus.RESERVED:
-            give_back = store.unreserve_units
+            give_back = hold_store.unreserve_units
         elif r.status is ReservationStatus.ALLOCATED:
-            give_back = store.deallocate_units
+            give_back = hold_store.deallocate_units
         else:
             continue
-        if not store.move_reservation(conn, r, ReservationStatus.RELEASED, now):
+        if not hold_store.move_reservation(conn, r, ReservationStatus.RELEASED, now):
             continue
         if not give_back(conn, r.sku, _warehouse(r), r.unshipped, now):
             raise BrokenStockInvariant(f"reservation {r.id} holds units the level lacks")
@@ -173,9 +177,9 @@ def ship(
             continue
         done = r.shipped + take
         status = ReservationStatus.SHIPPED if done == r.quantity else ReservationStatus.ALLOCATED
-        if not store.move_reservation(conn, r, status, now, shipped=done):
+        if not hold_store.move_reservation(conn, r, status, now, shipped=done):
             raise Conflict(f"The stock of order {r.order_id} changed meanwhile; try again")
-        if not store.ship_units(conn, r.sku, _warehouse(r), take, now):
+        if not hold_store.ship_units(conn, r.sku, _warehouse(r), take, now):
             raise BrokenStockInvariant(f"reservation {r.id} holds units the level lacks")
         shipped.append(held_units(r, take))
         quantity -= take

@@ -1,4 +1,7 @@
-"""Inventory tables and queries.
+"""Inventory tables, and the queries of warehouses and stock counts.
+
+Stock held for orders is queried in :mod:`bazaar.inventory.hold_store`, feed bookkeeping in
+:mod:`bazaar.inventory.feed_store`; both use the tables and helpers defined here.
 
 Stock rows change only through conditional updates whose ``WHERE`` clause states the invariant
 the change must keep (``on_hand - reserved - allocated >= n`` to reserve ``n``); a function
@@ -10,7 +13,7 @@ for a concurrent writer of the row and re-evaluates its condition on the committ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bazaar.infra.db import IdColumn, UtcDateTime, metadata
-from bazaar.inventory.model import Reservation, ReservationStatus, StockLevel, Warehouse
+from bazaar.inventory.model import StockLevel, Warehouse
 
 warehouses = sa.Table(
     "warehouses",
@@ -111,7 +114,7 @@ stock_sync_keys = sa.Table(
 )
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     # ON CONFLICT is spelled the same on both engines, but SQLAlchemy builds it per dialect.
     # Whether a row was inserted is read from RETURNING: an INSERT's rowcount is not
     # reported by every driver (psycopg through SQLAlchemy answers -1).
@@ -120,7 +123,7 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
-def _chunks(values: Iterable[str], size: int = 1000) -> list[list[str]]:
+def in_chunks(values: Iterable[str], size: int = 1000) -> list[list[str]]:
     # Bounded IN lists: a warehouse toggled inactive may hold 100,000 SKUs, past SQLite's and
     # PostgreSQL's limits on bound parameters.
     wanted = sorted(set(values))
@@ -157,7 +160,7 @@ def insert_warehouse(
         "updated_at": now,
     }
     statement = (
-        _insert(conn, warehouses)
+        dialect_insert(conn, warehouses)
         .values(**values)
         .on_conflict_do_nothing()
         .returning(warehouses.c.id)
@@ -268,7 +271,7 @@ def available_by_owner(conn: Connection, skus: Iterable[str]) -> dict[tuple[str,
     free = s.c.on_hand - s.c.reserved - s.c.allocated
     total = sa.func.sum(sa.case((w.c.active, free), else_=0)).label("available")
     found: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(skus):
+    for chunk in in_chunks(skus):
         query = (
             sa.select(s.c.sku, w.c.owner, total)
             .join(w, w.c.id == s.c.warehouse_id)
@@ -293,7 +296,7 @@ def insert_level(
 ) -> bool:
     """Create a level; False when it already exists."""
     statement = (
-        _insert(conn, stock_levels)
+        dialect_insert(conn, stock_levels)
         .values(
             sku=sku,
             warehouse_id=warehouse_id,
@@ -308,7 +311,9 @@ def insert_level(
     return conn.execute(statement).first() is not None
 
 
-def _change(conn: Connection, sku: str, warehouse_id: str, condition: Any, **values: Any) -> bool:
+def change_level(
+    conn: Connection, sku: str, warehouse_id: str, condition: Any, **values: Any
+) -> bool:
     s = stock_levels
     result = conn.execute(
         s.update()
@@ -318,86 +323,11 @@ def _change(conn: Connection, sku: str, warehouse_id: str, condition: Any, **val
     return bool(result.rowcount == 1)
 
 
-# The two stock moves of every checkout, built once: a statement constant skips building and
-# hashing the expression on each call (SQLAlchemy then finds its compiled form by identity).
-_RESERVE = (
-    stock_levels.update()
-    .where(
-        stock_levels.c.sku == sa.bindparam("sku_"),
-        stock_levels.c.warehouse_id == sa.bindparam("warehouse_id_"),
-        stock_levels.c.on_hand - stock_levels.c.reserved - stock_levels.c.allocated
-        >= sa.bindparam("n", type_=sa.Integer),
-    )
-    .values(
-        reserved=stock_levels.c.reserved + sa.bindparam("n", type_=sa.Integer),
-        updated_at=sa.bindparam("now", type_=UtcDateTime()),
-    )
-)
-_ALLOCATE = (
-    stock_levels.update()
-    .where(
-        stock_levels.c.sku == sa.bindparam("sku_"),
-        stock_levels.c.warehouse_id == sa.bindparam("warehouse_id_"),
-        stock_levels.c.reserved >= sa.bindparam("n", type_=sa.Integer),
-    )
-    .values(
-        reserved=stock_levels.c.reserved - sa.bindparam("n", type_=sa.Integer),
-        allocated=stock_levels.c.allocated + sa.bindparam("n", type_=sa.Integer),
-        updated_at=sa.bindparam("now", type_=UtcDateTime()),
-    )
-)
-
-
-def _move(
-    conn: Connection, statement: Any, sku: str, warehouse_id: str, n: int, now: datetime
-) -> bool:
-    params = {"sku_": sku, "warehouse_id_": warehouse_id, "n": n, "now": now}
-    return bool(conn.execute(statement, params).rowcount == 1)
-
-
-def reserve_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
-    """Hold ``n`` available units; False when fewer are available."""
-    return _move(conn, _RESERVE, sku, warehouse_id, n, now)
-
-
-def unreserve_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
-    s = stock_levels
-    return _change(
-        conn, sku, warehouse_id, s.c.reserved >= n, reserved=s.c.reserved - n, updated_at=now
-    )
-
-
-def allocate_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
-    """Turn ``n`` reserved units into allocated ones (available does not change)."""
-    return _move(conn, _ALLOCATE, sku, warehouse_id, n, now)
-
-
-def deallocate_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
-    s = stock_levels
-    return _change(
-        conn, sku, warehouse_id, s.c.allocated >= n, allocated=s.c.allocated - n, updated_at=now
-    )
-
-
-def ship_units(conn: Connection, sku: str, warehouse_id: str, n: int, now: datetime) -> bool:
-    """Allocated units leave: ``allocated`` and ``on_hand`` both drop by ``n``."""
-    s = stock_levels
-    return _change(
-        conn,
-        sku,
-        warehouse_id,
-        s.c.allocated >= n,
-        allocated=s.c.allocated - n,
-        on_hand=s.c.on_hand - n,
-        updated_at=now,
-    )
-
-
 def set_on_hand(conn: Connection, sku: str, warehouse_id: str, on_hand: int, now: datetime) -> bool:
     """Set an absolute count; False when the level is missing or ``on_hand`` would not cover
     the units already reserved and allocated."""
     s = stock_levels
-    return _change(
+    return change_level(
         conn,
         sku,
         warehouse_id,
@@ -411,7 +341,7 @@ def add_on_hand(conn: Connection, sku: str, warehouse_id: str, delta: int, now: 
     """Add ``delta`` (may be negative) to an existing level; False when the level is missing
     or the result would not cover the units already reserved and allocated."""
     s = stock_levels
-    return _change(
+    return change_level(
         conn,
         sku,
         warehouse_id,
@@ -424,7 +354,7 @@ def add_on_hand(conn: Connection, sku: str, warehouse_id: str, delta: int, now: 
 def thresholds(conn: Connection, skus: Iterable[str]) -> dict[str, int]:
     t = stock_thresholds
     found: dict[str, int] = {}
-    for chunk in _chunks(skus):
+    for chunk in in_chunks(skus):
         query = sa.select(t.c.sku, t.c.low_stock_threshold).where(t.c.sku.in_(chunk))
         for row in conn.execute(query).mappings():
             found[row["sku"]] = int(row["low_stock_threshold"])
@@ -432,7 +362,7 @@ def thresholds(conn: Connection, skus: Iterable[str]) -> dict[str, int]:
 
 
 def set_threshold(conn: Connection, sku: str, threshold: int, now: datetime) -> None:
-    statement = _insert(conn, stock_thresholds).values(
+    statement = dialect_insert(conn, stock_thresholds).values(
         sku=sku, low_stock_threshold=threshold, updated_at=now
     )
     conn.execute(
@@ -441,172 +371,3 @@ def set_threshold(conn: Connection, sku: str, threshold: int, now: datetime) -> 
             set_={"low_stock_threshold": threshold, "updated_at": now},
         )
     )
-
-
-# --- reservations -----------------------------------------------------------------------------
-
-
-def _reservation(row: Mapping[Any, Any]) -> Reservation:
-    return Reservation(
-        id=row["id"],
-        order_id=row["order_id"],
-        sku=row["sku"],
-        warehouse_id=row["warehouse_id"],
-        quantity=row["quantity"],
-        expires_at=row["expires_at"],
-        status=ReservationStatus(row["status"]),
-        shipped=row["shipped"],
-    )
-
-
-def insert_reservations(conn: Connection, items: Sequence[Reservation], now: datetime) -> None:
-    if items:
-        conn.execute(
-            stock_reservations.insert(),
-            [
-                {
-                    "id": r.id,
-                    "order_id": r.order_id,
-                    "sku": r.sku,
-                    "warehouse_id": r.warehouse_id,
-                    "quantity": r.quantity,
-                    "shipped": r.shipped,
-                    "status": r.status.value,
-                    "expires_at": r.expires_at,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for r in items
-            ],
-        )
-
-
-def reservations_of_order(conn: Connection, order_id: str) -> list[Reservation]:
-    """The order's reservations, sorted by warehouse then SKU (the stock-row lock order)."""
-    r = stock_reservations
-    query = sa.select(r).where(r.c.order_id == order_id).order_by(r.c.warehouse_id, r.c.sku)
-    return [_reservation(row) for row in conn.execute(query).mappings()]
-
-
-def move_reservation(
-    conn: Connection,
-    reservation: Reservation,
-    to: ReservationStatus,
-    now: datetime,
-    *,
-    shipped: int | None = None,
-) -> bool:
-    """Move a reservation on from the state it was read in; False when another writer moved
-    it first (the sweeper and a payment racing for the same hold: exactly one wins)."""
-    r = stock_reservations
-    values: dict[str, Any] = {"status": to.value, "updated_at": now}
-    if shipped is not None:
-        values["shipped"] = shipped
-    result = conn.execute(
-        r.update()
-        .where(
-            r.c.id == reservation.id,
-            r.c.status == reservation.status.value,
-            r.c.shipped == reservation.shipped,
-        )
-        .values(**values)
-    )
-    return bool(result.rowcount == 1)
-
-
-_MOVE_RESERVED = (
-    stock_reservations.update()
-    .where(
-        stock_reservations.c.id.in_(sa.bindparam("ids", expanding=True)),
-        stock_reservations.c.status == ReservationStatus.RESERVED.value,
-    )
-    .values(status=sa.bindparam("to"), updated_at=sa.bindparam("now", type_=UtcDateTime()))
-)
-
-
-def move_reserved(
-    conn: Connection, ids: Sequence[str], to: ReservationStatus, now: datetime
-) -> int:
-    """Move the still-reserved ones of ``ids`` on in one statement; how many moved."""
-    result = conn.execute(_MOVE_RESERVED, {"ids": sorted(ids), "to": to.value, "now": now})
-    return int(result.rowcount)
-
-
-def orders_with_expired_holds(conn: Connection, now: datetime, limit: int) -> list[str]:
-    r = stock_reservations
-    query = (
-        sa.select(r.c.order_id)
-        .where(r.c.status == ReservationStatus.RESERVED.value, r.c.expires_at <= now)
-        .group_by(r.c.order_id)
-        .order_by(sa.func.min(r.c.expires_at), r.c.order_id)
-        .limit(limit)
-    )
-    return list(conn.scalars(query))
-
-
-# --- stock feeds ------------------------------------------------------------------------------
-
-
-def lock_source(conn: Connection, source: str, now: datetime) -> None:
-    """Serialise batches of one source: the upserted row stays locked until commit.
-
-    Within one source's batch the sequences and keys read next are then exact (SQLite's
-    write transaction already serialises everything).
-    """
-    statement = _insert(conn, stock_sync_sources).values(source=source, last_batch_at=now)
-    conn.execute(
-        statement.on_conflict_do_update(index_elements=["source"], set_={"last_batch_at": now})
-    )
-
-
-def last_sequences(
-    conn: Connection, source: str, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    q = stock_sync_sequences
-    query = sa.select(q.c.sku, q.c.warehouse_id, q.c.last_sequence).where(
-        q.c.source == source, q.c.sku.in_(sorted({sku for sku, _ in wanted}))
-    )
-    found = {
-        (row["sku"], row["warehouse_id"]): int(row["last_sequence"])
-        for row in conn.execute(query).mappings()
-    }
-    return {key: seq for key, seq in found.items() if key in wanted}
-
-
-def seen_keys(conn: Connection, source: str, keys: Iterable[str]) -> set[str]:
-    wanted = sorted(set(keys))
-    if not wanted:
-        return set()
-    k = stock_sync_keys
-    query = sa.select(k.c.idempotency_key).where(
-        k.c.source == source, k.c.idempotency_key.in_(wanted)
-    )
-    return set(conn.scalars(query))
-
-
-def save_sequence(
-    conn: Connection, source: str, sku: str, warehouse_id: str, sequence: int, now: datetime
-) -> None:
-    statement = _insert(conn, stock_sync_sequences).values(
-        source=source, sku=sku, warehouse_id=warehouse_id, last_sequence=sequence, updated_at=now
-    )
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["source", "sku", "warehouse_id"],
-            set_={"last_sequence": sequence, "updated_at": now},
-        )
-    )
-
-
-def save_key(conn: Connection, source: str, key: str, now: datetime) -> None:
-    conn.execute(
-        stock_sync_keys.insert().values(source=source, idempotency_key=key, created_at=now)
-    )
-
-
-def purge_keys(conn: Connection, older_than: datetime) -> int:
-    k = stock_sync_keys
-    return int(conn.execute(k.delete().where(k.c.created_at < older_than)).rowcount)
