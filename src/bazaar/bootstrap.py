@@ -442,7 +442,7 @@ def build(
         container.inventory.sweep_expired,
     )
 
-    container.payments = PaymentService(db, clock, gateway or TestGateway())
+    container.payments = PaymentService(db, clock, gateway or TestGateway(), container.uow)
     container.pricing = PricingEngine(
         db, clock, PricingRules, channel_id="web", has_ordered=orders_exist(orders_table)
     )

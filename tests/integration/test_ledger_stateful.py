@@ -1,15 +1,18 @@
 """The ledger invariant under a random life of a marketplace (hypothesis stateful test).
 
-Orders, partial refunds, seller rejections, cancellations, deliveries, listing fees, payout
-runs with paid and failed payouts, suspended sellers and redelivered events happen in random
-order against the real ledger and payout services on a real (SQLite) database. Orders are
-real :class:`~bazaar.orders.model.Order` aggregates whose events reach the ledger through its
-registered handlers; only the order lookup, the gateway and the seller directory are fakes.
+Orders, partial refunds, seller rejections, cancellations (refunded or voided), the gateway
+paying refunds one at a time (announced by ``RefundSucceeded`` or found by the reconciler's
+pass), deliveries, listing fees, payout runs with paid and failed payouts, suspended sellers
+and redelivered events happen in random order against the real ledger and payout services on
+a real (SQLite) database. Orders are real :class:`~bazaar.orders.model.Order` aggregates
+whose events reach the ledger through its registered handlers; only the order lookup, the
+gateway and the seller directory are fakes.
 
 After every step: the stored ledger passes ``check_ledger``; debits equal credits in SQL;
 each seller's payable equals its carried balance plus the movements no run settled;
-``refunds_payable`` equals what the gateway still owes customers; and an order whose every
-unit came back has left no trace on any account.
+``refunds_payable`` equals what the gateway still owes customers; exactly the refunds the
+gateway paid are settled, each for its own amount; and an order whose every unit came back
+has left no trace on any account.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from bazaar.fees.model import (
 )
 from bazaar.fees.payout_service import PayoutRules, PayoutService
 from bazaar.fees.payouts import PayoutStatus, payable_entries
-from bazaar.fees.ports import OrderFacts, ShippingCharge, SoldLine
+from bazaar.fees.ports import GatewayReturns, OrderFacts, PaidRefund, ShippingCharge, SoldLine
 from bazaar.fees.service import LedgerService
 from bazaar.identity.model import Principal, Role
 from bazaar.infra import outbox
@@ -61,6 +64,7 @@ from bazaar.orders.events import (
     LineQuantity,
 )
 from bazaar.orders.model import Order, OrderLine, OrderStatus, ShippingLine
+from bazaar.payments.events import PaymentVoided, RefundSucceeded
 
 SELLERS = ("sel_a", "sel_b", "sel_c")
 FULFILLERS = ("retailer", *SELLERS)
@@ -92,8 +96,12 @@ class FakeWorld:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.finished: dict[str, set[str]] = {}
-        self.owed: dict[str, list[int]] = {}  # refunds the gateway has not paid yet
-        self.returned: dict[str, int] = {}
+        # refunds the gateway has not paid yet, per order: (refund id, what the ledger
+        # calls it, amount); a cancellation's payment refund has an id of its own
+        self.owed: dict[str, list[tuple[str, str, int]]] = {}
+        self.paid: dict[str, list[tuple[str, str, int]]] = {}  # ... and those it paid
+        self.voided: dict[str, int] = {}  # authorizations released uncaptured
+        self.unannounced: set[str] = set()  # paid, but the RefundSucceeded event was lost
         self.statuses: dict[str, str] = {}
 
     def order_facts(self, order_id: str) -> OrderFacts | None:
@@ -120,8 +128,12 @@ class FakeWorld:
     def ancestors(self, category_ids: Sequence[str]) -> Mapping[str, tuple[str, ...]]:
         return dict.fromkeys(category_ids, ("cat_root",))
 
-    def returned_money(self, order_id: str) -> Money | None:
-        return eur(self.returned[order_id]) if order_id in self.returned else None
+    def returned_money(self, order_id: str) -> GatewayReturns | None:
+        if order_id not in self.orders:
+            return None
+        refunds = tuple(PaidRefund(r, eur(n)) for r, _, n in self.paid.get(order_id, []))
+        released = self.voided.get(order_id)
+        return GatewayReturns(refunds, None if released is None else eur(released))
 
     def activity(self, month: date) -> Sequence[ListingActivity]:
         return [
@@ -221,9 +233,9 @@ class LedgerMachine(RuleBasedStateMachine):
             result = self.registry.deliver(claim)
             assert result.ok, result.error
 
-    def _owe(self, order_id: str, amount: Money) -> None:
+    def _owe(self, order_id: str, amount: Money, refund_id: str, reference: str) -> None:
         if amount.amount:
-            self.world.owed.setdefault(order_id, []).append(amount.amount)
+            self.world.owed.setdefault(order_id, []).append((refund_id, reference, amount.amount))
 
     # --- rules ------------------------------------------------------------------------------
 
@@ -274,7 +286,6 @@ class LedgerMachine(RuleBasedStateMachine):
         ).value
         paid = placed.mark_paid(f"pay_{order_id}", placed.grand_total)
         self.world.orders[order_id] = paid.value
-        self.world.returned[order_id] = 0
         self._emit(*paid.events)
 
     def _refundable(self) -> list[tuple[str, OrderLine]]:
@@ -292,9 +303,12 @@ class LedgerMachine(RuleBasedStateMachine):
         order_id, line = data.draw(st.sampled_from(self._refundable()))
         units = data.draw(st.integers(1, line.quantity - line.refunded_quantity))
         order = self.world.orders[order_id]
-        changed = order.refund(new_id("ref"), [LineQuantity(line.id, units)], reason="return")
+        refund_id = new_id("ref")
+        changed = order.refund(refund_id, [LineQuantity(line.id, units)], reason="return")
         self.world.orders[order_id] = changed.value
-        self._owe(order_id, changed.value.refunded_total - order.refunded_total)
+        self._owe(
+            order_id, changed.value.refunded_total - order.refunded_total, refund_id, refund_id
+        )
         self._emit(*changed.events)
 
     def _open_sellers(self) -> list[tuple[str, str]]:
@@ -321,9 +335,11 @@ class LedgerMachine(RuleBasedStateMachine):
         ]
         self.world.finished.setdefault(order_id, set()).add(fulfiller)
         if units or shipping:
-            changed = order.refund(new_id("ref"), units, reason="rejected", shipping_for=shipping)
+            refund_id = new_id("ref")
+            changed = order.refund(refund_id, units, reason="rejected", shipping_for=shipping)
             self.world.orders[order_id] = changed.value
-            self._owe(order_id, changed.value.refunded_total - order.refunded_total)
+            owed = changed.value.refunded_total - order.refunded_total
+            self._owe(order_id, owed, refund_id, refund_id)
             self._emit(*changed.events)
         ids = {"fulfillment_id": new_id("ful"), "order_id": order_id, "fulfiller_id": fulfiller}
         self._emit(FulfillmentRejected(**ids, lines=tuple(units), reason="oos", complete=True))
@@ -346,25 +362,50 @@ class LedgerMachine(RuleBasedStateMachine):
         ]
 
     @precondition(lambda self: self._cancellable())
-    @rule(data=st.data())
-    def customer_cancels(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), uncaptured=st.booleans())
+    def customer_cancels(self, data: st.DataObject, uncaptured: bool) -> None:
         order_id = data.draw(st.sampled_from(self._cancellable()))
         order = self.world.orders[order_id]
         cancelled = order.cancel("customer_request", [])
         self.world.orders[order_id] = cancelled.value
-        self._owe(order_id, order.refundable_total)
         self.world.finished[order_id] = set(order.fulfiller_ids)
+        # Before a capture (and with no refund paid) the authorization is voided instead:
+        # the refunds held for the capture, and the cancellation, never leave the customer.
+        voided = uncaptured and not self.world.paid.get(order_id)
+        if not voided:
+            self._owe(order_id, order.refundable_total, new_id("ref"), order_id)
         self._emit(*cancelled.events)
         for f in order.fulfiller_ids:
             ids = {"fulfillment_id": new_id("ful"), "order_id": order_id, "fulfiller_id": f}
             self._emit(FulfillmentCancelled(**ids, lines=(), reason="customer_request"))
+        if voided:
+            self.world.owed.pop(order_id, None)
+            self.world.voided[order_id] = order.grand_total.amount
+            released = order.grand_total
+            self._emit(
+                PaymentVoided(payment_id=f"pay_{order_id}", order_id=order_id, released=released)
+            )
 
-    @precondition(lambda self: any(self.world.owed.values()))
-    @rule(data=st.data())
-    def gateway_pays_an_orders_refunds(self, data: st.DataObject) -> None:
-        order_id = data.draw(st.sampled_from(sorted(k for k, v in self.world.owed.items() if v)))
-        self.world.returned[order_id] += sum(self.world.owed.pop(order_id))
+    def _owed_refunds(self) -> list[tuple[str, int]]:
+        return [(o, i) for o, owed in sorted(self.world.owed.items()) for i in range(len(owed))]
+
+    @precondition(lambda self: self._owed_refunds())
+    @rule(data=st.data(), announced=st.booleans())
+    def gateway_pays_one_refund(self, data: st.DataObject, announced: bool) -> None:
+        # The gateway pays refunds one by one, in any order; RefundSucceeded reaches the
+        # ledger, or (a lost event) the reconciler's pass finds the refund paid.
+        order_id, index = data.draw(st.sampled_from(self._owed_refunds()))
+        refund_id, reference, amount = self.world.owed[order_id].pop(index)
+        self.world.paid.setdefault(order_id, []).append((refund_id, reference, amount))
+        if announced:
+            self._emit(RefundSucceeded(refund_id=refund_id, order_id=order_id, amount=eur(amount)))
+        else:
+            self.world.unannounced.add(reference)
+
+    @rule()
+    def the_reconciler_settles_refunds(self) -> None:
         self.ledger.settle_refunds()
+        self.world.unannounced.clear()
 
     @rule(days=st.integers(1, 9))
     def time_passes(self, days: int) -> None:
@@ -430,6 +471,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self._debits_equal_credits_in_the_database()
         self._payables_equal_carried_balances_plus_unsettled_movements(ledger)
         self._refunds_payable_is_what_the_gateway_still_owes(ledger)
+        self._exactly_the_paid_refunds_are_settled(ledger)
         self._an_order_given_back_in_full_leaves_no_trace(ledger)
 
     def _debits_equal_credits_in_the_database(self) -> None:
@@ -462,7 +504,40 @@ class LedgerMachine(RuleBasedStateMachine):
         owed = -sum(
             e.signed.amount for t in ledger for e in t.entries if e.account == REFUNDS_PAYABLE
         )
-        assert owed == sum(sum(amounts) for amounts in self.world.owed.values())
+        settled = self._settled(ledger)
+        not_known = [  # paid by the gateway, not announced, not found by a pass yet
+            n for paid in self.world.paid.values() for _, ref, n in paid if ref not in settled
+        ]
+        assert owed == sum(n for owed in self.world.owed.values() for _, _, n in owed) + sum(
+            not_known
+        )
+
+    def _settled(self, ledger: list[Transaction]) -> dict[str, int]:
+        """What each settled refund (by reference) took off ``refunds_payable``."""
+        by_id = {t.id: t for t in ledger}
+        return {
+            by_id[t.original_id].reference: sum(
+                e.signed.amount for e in t.entries if e.account == REFUNDS_PAYABLE
+            )
+            for t in ledger
+            if t.kind is TransactionKind.REFUND_PAID and t.original_id is not None
+        }
+
+    def _exactly_the_paid_refunds_are_settled(self, ledger: list[Transaction]) -> None:
+        def owed(t: Transaction) -> int:  # credit to refunds_payable
+            return -sum(e.signed.amount for e in t.entries if e.account == REFUNDS_PAYABLE)
+
+        by_id = {t.id: t for t in ledger}
+        paid = {ref: n for refunds in self.world.paid.values() for _, ref, n in refunds}
+        for t in ledger:
+            voided = _order_of(t, by_id) in self.world.voided
+            if voided and t.kind is not TransactionKind.ORDER_PAID and owed(t) > 0:
+                paid[t.reference] = owed(t)  # the void settles every refund of its order
+        # each settlement takes exactly its own refund's amount off refunds_payable, and
+        # only a refund whose payment was never announced may still wait for the reconciler
+        settled = self._settled(ledger)
+        assert {ref: paid.get(ref) for ref in settled} == settled
+        assert set(paid) - set(settled) <= self.world.unannounced
 
     def _an_order_given_back_in_full_leaves_no_trace(self, ledger: list[Transaction]) -> None:
         by_id = {t.id: t for t in ledger}
@@ -472,10 +547,14 @@ class LedgerMachine(RuleBasedStateMachine):
             if order_id is not None:
                 chains.setdefault(order_id, []).append(t)
         for order in self.world.orders.values():
-            whole = (
-                order.status is OrderStatus.CANCELLED or order.refunded_total == order.grand_total
+            # every unit and charge came back (a free order's totals match with nothing back)
+            whole = order.status is OrderStatus.CANCELLED or (
+                all(x.refunded_quantity == x.quantity for x in order.lines)
+                and all(s.refunded for s in order.shipping)
             )
-            if not whole or self.world.owed.get(order.id):
+            paid = self.world.paid.get(order.id, [])
+            unknown = any(ref in self.world.unannounced for _, ref, _ in paid)
+            if not whole or self.world.owed.get(order.id) or unknown:
                 continue
             net: dict[str, int] = {}
             for t in chains.get(order.id, []):

@@ -79,10 +79,26 @@ class CategoryAncestry(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PaidRefund:
+    """A refund the gateway paid back, under the id the orders context gave it."""
+
+    refund_id: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class GatewayReturns:
+    """What the gateway gave back to one order's customer: each refund it confirmed, and
+    the authorization it released uncaptured (``released``; None unless voided)."""
+
+    refunds: tuple[PaidRefund, ...] = ()
+    released: Money | None = None
+
+
 class GatewayRefunds(Protocol):
-    def returned(self, order_id: str) -> Money | None:
-        """What the payment gateway has given back to the customer of ``order_id`` so far:
-        refunds it confirmed plus an authorization it released (voided) without capture.
+    def returned(self, order_id: str) -> GatewayReturns | None:
+        """What the payment gateway has given back to the customer of ``order_id`` so far.
         None when the order has no payment."""
         ...
 

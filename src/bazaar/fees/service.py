@@ -8,7 +8,9 @@ dispatcher retries it with backoff: events may arrive out of order, never get lo
 
 The amounts a refund posts are checked against what the orders context refunded the
 customer; a difference means the two disagree about which units came back, and the posting
-is refused (and retried) rather than written wrong.
+is refused (and retried) rather than written wrong. A refund is settled (``refund_paid``)
+when the gateway reports paying that very refund, by id and amount
+(:func:`~bazaar.fees.matching.refunds_paid_back`), whichever of the two arrives first.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bazaar.fees.ledger import (
 )
 from bazaar.fees.matching import (
     LedgerNotReady,
-    owed_to_customer,
+    refunds_paid_back,
     require_owed,
     shipping_refunded,
 )
@@ -43,6 +45,7 @@ from bazaar.fees.model import (
 from bazaar.fees.ports import (
     CategoryAncestry,
     GatewayRefunds,
+    GatewayReturns,
     ListingActivitySource,
     OrderFacts,
     OrderSource,
@@ -147,17 +150,23 @@ class LedgerService:
             ),
         )
 
-    def record_order_paid(self, order_id: str, paid_at: datetime) -> bool:
+    def record_order_paid(
+        self, order_id: str, paid_at: datetime, facts: OrderFacts | None = None
+    ) -> bool:
         """Post the ``order_paid`` transaction of ``order_id`` with the fee schedule in force
-        (see :mod:`bazaar.fees.postings`). Idempotent; False when it was already posted.
+        (see :mod:`bazaar.fees.postings`), from ``facts`` when the event carried them, else
+        from the orders context. Idempotent; False when it was already posted.
         Raises ``NotFound`` for an unknown order and ``LedgerNotReady`` for an unpaid one."""
-        if self._exists(f"order_paid:{order_id}"):
-            return False
-        facts = self._facts(order_id)
-        if not facts.paid:
-            raise LedgerNotReady(f"Order {order_id} is not paid")
-        paid = self._paid_order(facts, paid_at, {})
-        t = post_order_paid(paid, self._fee_schedule(), transaction_id=new_id("ltx"))
+        with self._db.reading():  # one read transaction for the ledger, order and fees
+            if self._exists(f"order_paid:{order_id}"):
+                return False
+            if facts is None:
+                facts = self._facts(order_id)
+            if not facts.paid:
+                raise LedgerNotReady(f"Order {order_id} is not paid")
+            paid = self._paid_order(facts, paid_at, {})
+            fees = self._fee_schedule()
+        t = post_order_paid(paid, fees, transaction_id=new_id("ltx"))
         return self._post(t)
 
     def _original(self, order_id: str) -> tuple[Transaction, dict[str, int]]:
@@ -246,30 +255,30 @@ class LedgerService:
     # --- refunds paid by the gateway --------------------------------------------------------
 
     def settle_refunds_of(self, order_id: str) -> int:
-        """Post ``refund_paid`` for the order's refunds the gateway has paid back.
-
-        The gateway reports an amount, not which refund it paid; refunds are matched in the
-        order they were posted, each as soon as the money returned covers it, so the ledger
-        never shows more paid back than the gateway did. Idempotent; returns how many."""
+        """Post ``refund_paid`` for the order's refunds the payments context reports paid
+        back (:meth:`record_refunds_paid` with what it answers). Idempotent; returns how
+        many were settled by this call."""
         returned = self._refunds.returned(order_id)
-        if returned is None:
-            return 0
+        return 0 if returned is None else self.record_refunds_paid(order_id, returned)
+
+    def record_refunds_paid(self, order_id: str, returned: GatewayReturns) -> int:
+        """Post ``refund_paid`` for each posted refund (or cancellation) of ``order_id`` that
+        ``returned`` pays back exactly: by refund id and amount, or all at once by a
+        released authorization (:func:`~bazaar.fees.matching.refunds_paid_back`).
+
+        Guarantees: a refund is settled once, only with what the gateway paid for that very
+        refund, so ``refunds_payable`` never shows less owed than the gateway still owes.
+        A refund not posted yet is settled when it is posted. Returns how many."""
         with self._db.read() as conn:
             original = store.transaction_by_key(conn, f"order_paid:{order_id}")
             if original is None:
                 return 0
             refunds = store.refunds_of(conn, original.id)
             settled = store.settled_refund_ids(conn, [t.id for t in refunds])
-        left = returned.amount - sum(owed_to_customer(t) for t in refunds if t.id in settled)
         posted = 0
-        for t in refunds:
-            owed = owed_to_customer(t)
-            if t.id in settled or owed == 0 or owed > left:
-                continue
+        for t in refunds_paid_back(refunds, settled, returned):
             paid = post_refund_paid(t, transaction_id=new_id("ltx"), posted_at=self._clock.now())
-            if self._post(paid):
-                posted += 1
-            left -= owed
+            posted += self._post(paid)
         return posted
 
     def settle_refunds(self, limit: int = 200) -> int:

@@ -16,11 +16,17 @@ import sqlalchemy as sa
 from bazaar.catalog.store import offers
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.fees.model import ActiveInterval, ListingActivity
-from bazaar.fees.ports import SELLER_PREFIX, OrderFacts, ShippingCharge, SoldLine
+from bazaar.fees.ports import (
+    SELLER_PREFIX,
+    GatewayReturns,
+    OrderFacts,
+    PaidRefund,
+    ShippingCharge,
+    SoldLine,
+)
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
 from bazaar.kernel.errors import NotFound
-from bazaar.kernel.money import Money
 from bazaar.orders.service import OrderService
 from bazaar.payments.model import PaymentStatus
 from bazaar.payments.service import PaymentService
@@ -85,22 +91,25 @@ class CategoriesThroughTaxonomy:
 
 
 class RefundsThroughPayments:
-    """:class:`~bazaar.fees.ports.GatewayRefunds` over :class:`PaymentService`: refunds the
-    gateway confirmed, plus the whole authorization when it was voided uncaptured."""
+    """:class:`~bazaar.fees.ports.GatewayRefunds` over :class:`PaymentService`: each refund
+    the gateway confirmed, by its id, plus the authorization when it was voided uncaptured."""
 
     def __init__(self, db: Database, payments: PaymentService) -> None:
         self._db = db
         self._payments = payments
 
-    def returned(self, order_id: str) -> Money | None:
+    def returned(self, order_id: str) -> GatewayReturns | None:
         with self._db.read() as conn:
             payment = self._payments.find(conn, order_id)
-        if payment is None:
-            return None
+            if payment is None:
+                return None
+            refunds = self._payments.succeeded_refunds(conn, order_id)
         released = payment.amount - payment.captured
-        if payment.status is PaymentStatus.VOIDED and not released.is_negative():
-            return payment.refunded + released
-        return payment.refunded
+        voided = payment.status is PaymentStatus.VOIDED and not released.is_negative()
+        return GatewayReturns(
+            tuple(PaidRefund(refund_id, amount) for refund_id, amount in refunds),
+            released if voided else None,
+        )
 
 
 class OfferListingActivity:

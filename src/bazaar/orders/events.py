@@ -2,8 +2,8 @@
 
 The model's transition methods return these in a :class:`~bazaar.orders.model.Changed`;
 the service appends them to its unit of work unchanged. Payload value types
-(:class:`LineQuantity`, :class:`RefundLine`, :class:`ReturnLine`) live here so events do
-not depend on the model.
+(:class:`LineQuantity`, :class:`RefundLine`, :class:`ReturnLine`, :class:`OrderPaidLine`,
+:class:`OrderPaidShipping`) live here so events do not depend on the model.
 """
 
 from __future__ import annotations
@@ -49,6 +49,44 @@ class RefundLine:
 
 
 @dataclass(frozen=True)
+class OrderPaidLine:
+    """What one order line sold for, as the ledger posts it: ``total`` VAT included."""
+
+    line_id: str
+    fulfiller_id: str
+    category_id: str
+    quantity: int
+    total: Money
+    tax: Money
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "line_id": self.line_id,
+            "fulfiller_id": self.fulfiller_id,
+            "category_id": self.category_id,
+            "quantity": self.quantity,
+            "total": self.total.to_dict(),
+            "tax": self.tax.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class OrderPaidShipping:
+    """One fulfiller's shipping charge, VAT included."""
+
+    fulfiller_id: str
+    total: Money
+    tax: Money
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fulfiller_id": self.fulfiller_id,
+            "total": self.total.to_dict(),
+            "tax": self.tax.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
 class ReturnLine:
     """Units of one order line sent back; ``restock`` says whether they go back on sale."""
 
@@ -78,10 +116,15 @@ class OrderPlaced(OrderEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderPaid(OrderEvent):
-    """Paid in full: reserved stock becomes allocated and fulfillments are split off."""
+    """Paid in full: reserved stock becomes allocated and fulfillments are split off.
+
+    ``lines`` and ``shipping`` say what was sold, so the ledger posts the payment without
+    reading the order back; events stored before they existed have neither (empty)."""
 
     payment_reference: str
     amount: Money
+    lines: tuple[OrderPaidLine, ...] = ()
+    shipping: tuple[OrderPaidShipping, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

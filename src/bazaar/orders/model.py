@@ -29,6 +29,8 @@ from bazaar.orders.events import (
     OrderCompleted,
     OrderFulfilled,
     OrderPaid,
+    OrderPaidLine,
+    OrderPaidShipping,
     OrderPartiallyFulfilled,
     OrderPaymentFailed,
     OrderPlaced,
@@ -342,7 +344,23 @@ class Order:
         order = self._move(OrderStatus.PAID, payment_reference=payment_reference)
         return Changed(
             order,
-            (OrderPaid(order_id=self.id, payment_reference=payment_reference, amount=amount),),
+            (
+                OrderPaid(
+                    order_id=self.id,
+                    payment_reference=payment_reference,
+                    amount=amount,
+                    # what the ledger posts, so its handler need not read the order back
+                    lines=tuple(
+                        OrderPaidLine(
+                            x.id, x.fulfiller_id, x.category_id, x.quantity, x.total, x.tax
+                        )
+                        for x in self.lines
+                    ),
+                    shipping=tuple(
+                        OrderPaidShipping(s.fulfiller_id, s.total, s.tax) for s in self.shipping
+                    ),
+                ),
+            ),
         )
 
     def mark_payment_failed(self, reason: str) -> Changed[Order]:

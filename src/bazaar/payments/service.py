@@ -6,25 +6,34 @@ request or the reconciler asking again can never charge twice), then record the 
 short transaction that writes compare-and-set on the payment's status. A gateway that cannot
 be reached leaves the payment as it was; the reconciler asks the gateway later what happened
 to the key.
+
+Money that went back to the customer is reported as an event in the transaction that records
+it (:mod:`bazaar.payments.events`): ``RefundSucceeded`` per refund, ``PaymentVoided`` for a
+released authorization. The ledger settles exactly the refund each one names.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from bazaar.infra.db import Database
+from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, NotFound
+from bazaar.kernel.events import Actor, Event
 from bazaar.kernel.money import Money
 from bazaar.payments import store
+from bazaar.payments.events import PaymentVoided, RefundSucceeded
 from bazaar.payments.gateway import GatewayUnavailable, PaymentGateway
 from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
 
 log = logging.getLogger("bazaar.payments")
+
+PAYMENTS = Actor.system("payments")
 
 
 class PaymentChanged(Conflict):
@@ -34,10 +43,17 @@ class PaymentChanged(Conflict):
 
 
 class PaymentService:
-    def __init__(self, db: Database, clock: Clock, gateway: PaymentGateway) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        gateway: PaymentGateway,
+        uow: Callable[[Actor], SqlUnitOfWork],
+    ) -> None:
         self._db = db
         self._clock = clock
         self.gateway = gateway
+        self._uow = uow
 
     # --- inside the caller's transaction -----------------------------------------------------
 
@@ -101,7 +117,8 @@ class PaymentService:
         )
 
     def void(self, order_id: str) -> Payment:
-        """Release an authorization that will never be captured."""
+        """Release an authorization that will never be captured; records ``PaymentVoided``
+        with the release, once."""
         return self._settle(
             order_id,
             check=Payment.check_void,
@@ -110,6 +127,7 @@ class PaymentService:
             done=lambda p: (
                 p.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.REQUIRES_ACTION)
             ),
+            events=_voided,
         )
 
     def refund(self, order_id: str, amount: Money, refund_id: str) -> Payment:
@@ -135,6 +153,7 @@ class PaymentService:
         call: Callable[[Payment], GatewayResult],
         apply: Callable[[Payment, GatewayResult], Payment],
         done: Callable[[Payment], bool],
+        events: Callable[[Payment, Payment], Sequence[Event]] = lambda before, after: (),
     ) -> Payment:
         with self._db.read() as conn:
             payment = self.of_order(conn, order_id)
@@ -142,11 +161,13 @@ class PaymentService:
             return payment
         check(payment)
         result = call(payment)  # GatewayUnavailable propagates: nothing was recorded
-        with self._db.write() as conn:
-            current = self.of_order(conn, order_id)
+        with self._uow(PAYMENTS) as uow:
+            current = self.of_order(uow.conn, order_id)
             updated = apply(current, result)
-            if not store.update_payment(conn, current, updated, self._clock.now()):
+            if not store.update_payment(uow.conn, current, updated, self._clock.now()):
                 raise PaymentChanged("The payment changed meanwhile; retry")
+            uow.record(*events(current, updated))
+            uow.commit()
         if result.status not in (
             GatewayStatus.CAPTURED,
             GatewayStatus.VOIDED,
@@ -166,7 +187,8 @@ class PaymentService:
         """Ask the gateway for a recorded refund; True once it is confirmed.
 
         Safe to repeat: the gateway key is the refund's id, and a settled refund is marked so
-        the reconciler stops asking.
+        the reconciler stops asking. A confirmed refund records ``RefundSucceeded`` in the
+        transaction that marks it, exactly once.
         """
         try:
             self.refund(order_id, amount, refund_id)
@@ -177,9 +199,16 @@ class PaymentService:
             # Refused by the gateway (or nothing captured): an operator must look at it.
             log.error("refund %s of order %s was refused", refund_id, order_id)
             status = "failed"
-        with self._db.write() as conn:
-            store.settle_refund(conn, refund_id, status, self._clock.now())
+        with self._uow(PAYMENTS) as uow:
+            moved = store.settle_refund(uow.conn, refund_id, status, self._clock.now())
+            if moved and status == "succeeded":
+                uow.record(RefundSucceeded(refund_id=refund_id, order_id=order_id, amount=amount))
+            uow.commit()
         return status == "succeeded"
+
+    def succeeded_refunds(self, conn: Connection, order_id: str) -> list[tuple[str, Money]]:
+        """(refund id, amount) of the order's refunds the gateway confirmed, oldest first."""
+        return store.succeeded_refunds(conn, order_id)
 
     def pending_refunds(self, older_than: datetime, limit: int) -> list[tuple[str, str, Money]]:
         with self._db.read() as conn:
@@ -190,6 +219,13 @@ class PaymentService:
     ) -> list[Payment]:
         with self._db.read() as conn:
             return store.stale_payments(conn, statuses, updated_before=older_than, limit=limit)
+
+
+def _voided(before: Payment, after: Payment) -> Sequence[Event]:
+    if before.status is PaymentStatus.VOIDED or after.status is not PaymentStatus.VOIDED:
+        return ()
+    released = after.amount - after.captured
+    return (PaymentVoided(payment_id=after.id, order_id=after.order_id, released=released),)
 
 
 def _authorization(payment: Payment) -> str:

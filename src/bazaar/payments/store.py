@@ -202,12 +202,24 @@ def insert_refund(
     )
 
 
-def settle_refund(conn: Connection, refund_id: str, status: str, at: datetime) -> None:
-    conn.execute(
+def settle_refund(conn: Connection, refund_id: str, status: str, at: datetime) -> bool:
+    """Move a pending refund to ``status``; False when it was settled already."""
+    result = conn.execute(
         refunds.update()
         .where(refunds.c.id == refund_id, refunds.c.status == "pending")
         .values(status=status, updated_at=at)
     )
+    return bool(result.rowcount == 1)
+
+
+def succeeded_refunds(conn: Connection, order_id: str) -> list[tuple[str, Money]]:
+    """(refund id, amount) of the order's refunds the gateway confirmed, oldest first."""
+    query = (
+        sa.select(refunds.c.id, refunds.c.amount, refunds.c.currency)
+        .where(refunds.c.order_id == order_id, refunds.c.status == "succeeded")
+        .order_by(refunds.c.created_at, refunds.c.id)
+    )
+    return [(r.id, Money(r.amount, r.currency)) for r in conn.execute(query)]
 
 
 def pending_refunds(
