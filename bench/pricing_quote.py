@@ -44,20 +44,18 @@ from bazaar.pricing.model import (
     price_cart,
 )
 from bazaar.pricing.price_lists import PriceList, PriceListEntry, SalePrice, Tier
-from bazaar.pricing.promotions import (
+from bazaar.pricing.promotion_actions import (
     Action,
     AmountOff,
     BuyXGetY,
-    Conditions,
     FixedPrice,
     FreeShipping,
     PercentOff,
-    Promotion,
-    Scope,
     SpendTier,
     Target,
     TieredSpend,
 )
+from bazaar.pricing.promotions import Conditions, Promotion, Scope
 from harness import machine_info, write_results
 
 SCENARIO = "pricing_quote"

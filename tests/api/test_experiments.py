@@ -19,12 +19,12 @@ from bazaar.catalog.model import Product
 from bazaar.kernel.clock import SystemClock
 from bazaar.kernel.money import Money
 from bazaar.pricing import admin_store, store
-from bazaar.pricing.experiments import (
-    assign_variant,
+from bazaar.pricing.experiment_stats import (
     student_t_critical,
     student_t_two_sided_p,
     wilson_interval,
 )
+from bazaar.pricing.experiments import assign_variant
 from tests.support.assertions import assert_problem
 from tests.support.factories import Account, make_product
 

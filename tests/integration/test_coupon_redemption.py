@@ -25,7 +25,8 @@ from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.pricing import store
 from bazaar.pricing.model import PricingRules
-from bazaar.pricing.promotions import Conditions, PercentOff, Promotion
+from bazaar.pricing.promotion_actions import PercentOff
+from bazaar.pricing.promotions import Conditions, Promotion
 from tests.support.assertions import assert_problem
 from tests.support.checkout import guest_cart, order_body, stocked_offer
 from tests.support.factories import T0, Account, make_account, test_settings

@@ -14,23 +14,25 @@ from hypothesis import strategies as st
 
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.kernel.money import Money
-from bazaar.pricing.experiments import (
-    Experiment,
-    Exposure,
+from bazaar.pricing.experiment_stats import (
     Interval,
-    Variant,
     VariantStats,
-    apply_price_tests,
-    assign_variant,
-    assign_variants,
-    changed_price,
     experiment_results,
-    promotions_switched_off,
     student_t_critical,
     student_t_two_sided_p,
     two_proportion_z_test,
     welch_t_test,
     wilson_interval,
+)
+from bazaar.pricing.experiments import (
+    Experiment,
+    Exposure,
+    Variant,
+    apply_price_tests,
+    assign_variant,
+    assign_variants,
+    changed_price,
+    promotions_switched_off,
 )
 from bazaar.pricing.price_lists import EffectivePrice, PriceSource
 

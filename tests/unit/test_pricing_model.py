@@ -29,20 +29,18 @@ from bazaar.pricing.model import (
     to_discounts,
 )
 from bazaar.pricing.price_lists import PriceList, PriceListEntry, PriceSource, SalePrice, Tier
-from bazaar.pricing.promotions import (
+from bazaar.pricing.promotion_actions import (
     Action,
     AmountOff,
     BuyXGetY,
-    Conditions,
     FixedPrice,
     FreeShipping,
     PercentOff,
-    Promotion,
-    Scope,
     SpendTier,
     Target,
     TieredSpend,
 )
+from bazaar.pricing.promotions import Conditions, Promotion, Scope
 from bazaar.pricing.stacking import SetAsideReason
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -13,20 +13,22 @@ from hypothesis import strategies as st
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.kernel.money import Money
 from bazaar.pricing.price_lists import PriceList, PriceListEntry, SalePrice, Tier
-from bazaar.pricing.promotions import (
+from bazaar.pricing.promotion_actions import (
     AmountOff,
     BuyXGetY,
-    Conditions,
     FixedPrice,
     FreeShipping,
     PercentOff,
+    SpendTier,
+    Target,
+    TieredSpend,
+)
+from bazaar.pricing.promotions import (
+    Conditions,
     Promotion,
     PromotionLine,
     PromotionOutcome,
     Scope,
-    SpendTier,
-    Target,
-    TieredSpend,
     describe,
     evaluate,
     percent_of,

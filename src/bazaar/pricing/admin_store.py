@@ -2,7 +2,7 @@
 
 The tables are :mod:`bazaar.pricing.store`'s, except ``experiment_runs`` (an experiment's
 lifecycle: draft, running, stopped); what checkouts race for stays there. A rule row's
-``definition`` is its staff input as JSON (``pricing/schemas.py``).
+``definition`` is its staff input as JSON (:mod:`bazaar.pricing.schemas`).
 """
 
 from __future__ import annotations

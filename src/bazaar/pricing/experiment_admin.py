@@ -7,7 +7,7 @@ price carts; starting and stopping bump the rules version like any rule change.
 Results: an exposure is a unit (customer, or guest cart) first shown a variant; a
 conversion is an order of an exposed unit, counted for the variant of its exposure. Per
 variant, converted units over exposed units is the conversion rate and revenue over exposed
-units the revenue per visitor; :func:`bazaar.pricing.experiments.experiment_results` adds
+units the revenue per visitor; :func:`bazaar.pricing.experiment_stats.experiment_results` adds
 intervals and the tests against the control.
 """
 
@@ -26,7 +26,7 @@ from bazaar.kernel.ids import new_id
 from bazaar.kernel.money import Money
 from bazaar.pricing import admin_store, events, store
 from bazaar.pricing.admin_store import RuleKind, RuleRow, RunRow
-from bazaar.pricing.experiments import VariantResult, VariantStats, experiment_results
+from bazaar.pricing.experiment_stats import VariantResult, VariantStats, experiment_results
 from bazaar.pricing.ports import CatalogLookups, unknown_ids
 from bazaar.pricing.rules import RulesCache
 from bazaar.pricing.schemas import ExperimentIn, collect

@@ -1,7 +1,8 @@
 """Promotions: which lines they look at, when they apply, what they give.
 
 Pure Python. A :class:`Promotion` is a :class:`Scope` (the lines it looks at), some
-:class:`Conditions` (when it applies) and one action (what it gives):
+:class:`Conditions` (when it applies) and one action (what it gives; the kinds and their
+rules are in :mod:`bazaar.pricing.promotion_actions`):
 
 * :class:`PercentOff` - a percentage off each line in scope, or off their subtotal once;
 * :class:`AmountOff` - an amount off every unit in scope, or once off their subtotal;
@@ -25,66 +26,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import Money
 from bazaar.pricing.price_lists import window_errors
-
-HUNDRED = Decimal(100)
-
-
-class Target(StrEnum):
-    LINE = "line"  # a discount on each line in scope
-    ORDER = "order"  # one discount on the scope's subtotal, spread over its lines
-
-
-@dataclass(frozen=True)
-class PercentOff:
-    percent: Decimal
-    target: Target = Target.LINE
-
-
-@dataclass(frozen=True)
-class AmountOff:
-    """``Target.LINE``: ``amount`` off every unit in scope; ``Target.ORDER``: once."""
-
-    amount: Money
-    target: Target = Target.ORDER
-
-
-@dataclass(frozen=True)
-class FixedPrice:
-    unit_price: Money
-
-
-@dataclass(frozen=True)
-class BuyXGetY:
-    buy: int
-    get: int
-    percent: Decimal = HUNDRED  # off the cheapest ``get`` units of each group
-    max_applications: int | None = None  # groups per order; None: no limit
-
-
-@dataclass(frozen=True)
-class SpendTier:
-    threshold: Money
-    amount: Money
-
-
-@dataclass(frozen=True)
-class TieredSpend:
-    tiers: tuple[SpendTier, ...]
-
-
-@dataclass(frozen=True)
-class FreeShipping:
-    pass
-
-
-Action = PercentOff | AmountOff | FixedPrice | BuyXGetY | TieredSpend | FreeShipping
+from bazaar.pricing.promotion_actions import (
+    HUNDRED,
+    Action,
+    AmountOff,
+    BuyXGetY,
+    FixedPrice,
+    PercentOff,
+    SpendTier,
+    Target,
+    TieredSpend,
+    action_errors,
+)
 
 
 class PromotionLine(NamedTuple):
@@ -185,7 +144,7 @@ class Promotion:
             errors.append(FieldError("label", "Required", "required"))
         if type(self.priority) is not int:
             errors.append(FieldError("priority", "A whole number", "invalid"))
-        errors += _action_errors(self.action)
+        errors += action_errors(self.action)
         min_quantity = self.conditions.min_quantity
         if min_quantity is not None and (type(min_quantity) is not int or min_quantity < 1):
             errors.append(
@@ -230,52 +189,6 @@ def _money_fields(promotion: Promotion) -> list[tuple[str, Money]]:
         ("budget", promotion.budget),
     ]
     return [(name, amount) for name, amount in found if amount is not None]
-
-
-def _percent_errors(value: object, name: str) -> list[FieldError]:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return [FieldError(name, "A decimal percentage", "invalid")]
-    if not 0 < value <= HUNDRED:
-        return [FieldError(name, "Above 0 and at most 100", "out_of_range")]
-    return []
-
-
-def _positive_errors(value: object, name: str) -> list[FieldError]:
-    if type(value) is not int or value < 1:
-        return [FieldError(name, "A whole number from 1", "out_of_range")]
-    return []
-
-
-def _action_errors(action: Action) -> list[FieldError]:
-    errors: list[FieldError] = []
-    if isinstance(action, PercentOff):
-        errors += _percent_errors(action.percent, "action.percent")
-    elif isinstance(action, AmountOff):
-        if action.amount.is_zero():
-            errors.append(FieldError("action.amount.amount", "Must be above zero", "zero"))
-    elif isinstance(action, BuyXGetY):
-        errors += _positive_errors(action.buy, "action.buy")
-        errors += _positive_errors(action.get, "action.get")
-        errors += _percent_errors(action.percent, "action.percent")
-        if action.max_applications is not None:
-            errors += _positive_errors(action.max_applications, "action.max_applications")
-    elif isinstance(action, TieredSpend):
-        if not action.tiers:
-            errors.append(FieldError("action.tiers", "At least one tier", "required"))
-        for i, tier in enumerate(action.tiers):
-            if tier.amount.is_zero():
-                errors.append(FieldError(f"action.tiers[{i}].amount", "Above zero", "zero"))
-            if i and tier.threshold.amount <= action.tiers[i - 1].threshold.amount:
-                errors.append(
-                    FieldError(
-                        f"action.tiers[{i}].threshold",
-                        "Thresholds strictly increase",
-                        "out_of_order",
-                    )
-                )
-    elif not isinstance(action, FixedPrice | FreeShipping):
-        errors.append(FieldError("action", "Not a known action", "invalid"))
-    return errors
 
 
 # --- evaluation -----------------------------------------------------------------------------

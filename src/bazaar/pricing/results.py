@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bazaar.http.schemas import MoneyModel
-from bazaar.pricing.experiments import Comparison, Interval, VariantResult
+from bazaar.pricing.experiment_stats import Comparison, Interval, VariantResult
 from bazaar.pricing.model import EffectiveLine, PricedCart, PromotionAdjustment
 
 

@@ -1,7 +1,7 @@
 """Pricing tables: rules as JSON definitions, and the counters checkouts race for.
 
 Rules (price lists, sale prices, promotions, experiments) are stored as the JSON form of
-their staff input (``XIn.model_dump(mode="json")`` of ``pricing/schemas.py``): they are
+their staff input (``XIn.model_dump(mode="json")`` of ``pricing/schemas/``): they are
 always read whole, compiled into one cached ``PricingRules`` (``pricing/rules.py``), and
 written by staff (``pricing/admin.py``, queries in ``pricing/admin_store.py``). ``active``
 is false for a deleted rule and, for an experiment, true only while it runs.
