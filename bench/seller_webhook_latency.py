@@ -237,8 +237,8 @@ def seed(env: dict[str, str], offers: int, receiver: Receiver, url: str) -> list
     from bazaar.catalog.model import VariantDraft
     from bazaar.config import Settings
     from bazaar.identity.model import Role
-    from bazaar.kernel.ids import new_id
     from bazaar.kernel.money import Money
+    from listing_feed import active_seller
 
     container = build(Settings())
     try:
@@ -247,7 +247,8 @@ def seed(env: dict[str, str], offers: int, receiver: Receiver, url: str) -> list
         operator = container.identity.authenticate(
             container.identity.issue_token(OPERATOR_EMAIL, password, HOST).token
         )
-        seller_id = new_id("sel")
+        # on file and active: deliveries go only to sellers whose status allows them
+        seller_id = active_seller(container)
         container.taxonomy.set_fulfiller(operator, seller_id, "Bench Seller", None)
         seller_email = "bench-seller@bazaar.test"
         container.identity.create_user(None, seller_email, password, Role.SELLER, seller_id)

@@ -131,6 +131,7 @@ class Container:
     orders: OrderService = field(init=False)
     routing: RoutingService = field(init=False)  # sellers' fulfillment orders and deadlines
     reconciler: Periodic = field(init=False)  # settles payments a crash left pending
+    order_closer: Periodic = field(init=False)  # completes orders past their return window
     fee_schedules: FeeScheduleService = field(init=False)
     ledger: LedgerService = field(init=False)
     payouts: PayoutService = field(init=False)
@@ -174,6 +175,7 @@ class Container:
         self.sweeper.stop()
         self.cart_sweeper.stop()
         self.reconciler.stop()
+        self.order_closer.stop()
         self.listing_workers.stop()
         self.pricing_refresher.stop()
         for closer in reversed(self.closers):

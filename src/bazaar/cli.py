@@ -105,6 +105,7 @@ def worker() -> None:
     container.sweeper.start()
     container.cart_sweeper.start()
     container.reconciler.start()
+    container.order_closer.start()
     container.listing_workers.start()  # listing validation passes and feed imports
     container.pricing_refresher.start()  # compiled pricing rules follow others' changes
     typer.echo("dispatcher, job runner and reservation sweeper running", err=True)

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     payment_reconcile_after_s: float = Field(60.0, gt=0)
     # order routing: a seller accepts its part of a paid order within this, or it is refunded
     seller_accept_sla_s: int = Field(86_400, ge=60)
+    # returns: a delivered parcel may be sent back for this long; then its order completes
+    return_window_days: int = Field(30, ge=0)
+    order_close_interval_s: float = Field(300.0, gt=0)  # how often workers close such orders
 
     # fees, the ledger and seller payouts (amounts in minor units of ``currency``)
     commission_rate: Decimal = Field(Decimal("0.10"), ge=0, le=1)  # until a schedule is saved

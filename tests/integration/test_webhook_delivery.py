@@ -28,6 +28,7 @@ from bazaar.identity.model import Role
 from bazaar.infra.dispatcher import Dispatcher
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.events import StoredEvent
+from bazaar.kernel.ids import new_id
 from bazaar.webhooks.delivery import WebhookDeliverer
 from bazaar.webhooks.model import Subscription
 from bazaar.webhooks.signature import (
@@ -46,6 +47,7 @@ from tests.support.factories import (
     test_settings,
 )
 from tests.support.receiver import ReceivedRequest, Reply, WebhookReceiver, closed_port_url
+from tests.support.sellers import put_seller_on_file
 
 A_DAY_S = 86_400.0
 
@@ -531,7 +533,9 @@ def test_url_that_turns_internal_by_delivery_time_is_not_contacted(hooks: Hooks)
 def test_seller_subscription_sees_public_events_and_its_own_but_not_other_orgs(
     client: TestClient, container: Container, operator: Account
 ) -> None:
-    seller = make_account(container, Role.SELLER, "sel_acme")
+    # an active seller on file: only those receive webhooks (tests/api/test_webhooks_seller_status)
+    acme = put_seller_on_file(container, new_id("sel"))
+    seller = make_account(container, Role.SELLER, acme)
     with WebhookReceiver() as seller_hook, WebhookReceiver() as platform_hook:
         # Given a platform-wide subscription and a seller's subscription, both to every event
         platform_sub = client.post(
@@ -545,10 +549,7 @@ def test_seller_subscription_sees_public_events_and_its_own_but_not_other_orgs(
             headers=seller.headers,
         )
         assert seller_sub.status_code == 201, seller_sub.text
-        assert (seller_sub.json()["owner_type"], seller_sub.json()["owner_id"]) == (
-            "seller",
-            "sel_acme",
-        )
+        assert (seller_sub.json()["owner_type"], seller_sub.json()["owner_id"]) == ("seller", acme)
 
         # When a public event, another seller's private event and the seller's own happen
         product = make_product(container, operator, offers=[])
@@ -564,7 +565,7 @@ def test_seller_subscription_sees_public_events_and_its_own_but_not_other_orgs(
             name="own",
             scopes=["catalog:read"],
             owner_type=Role.SELLER,
-            owner_id="sel_acme",
+            owner_id=acme,
         )
         container.dispatcher.drain()
 

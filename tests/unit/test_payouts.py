@@ -29,6 +29,7 @@ from bazaar.fees.payouts import (
     PayoutBatch,
     PayoutStatus,
     SellerStatus,
+    hold_within_return_window,
     next_run_date,
     payable_entries,
     plan_payout_run,
@@ -350,3 +351,18 @@ def test_next_run_date(after: date, weekday: int, expected: date) -> None:
 def test_next_run_date_refuses_a_bad_weekday() -> None:
     with pytest.raises(ValidationFailed):
         next_run_date(RUN_DAY, 7)
+
+
+@pytest.mark.parametrize(
+    ("hold_days", "window_days", "applied"),
+    [
+        (14, 30, 14),  # paid before returns close; a later return is netted off
+        (45, 30, 31),  # nothing to hold for once no return can come back
+        (14, None, 14),
+        (0, 0, 0),
+    ],
+)
+def test_the_hold_never_outlasts_the_return_window(
+    hold_days: int, window_days: int | None, applied: int
+) -> None:
+    assert hold_within_return_window(hold_days, window_days) == applied

@@ -9,13 +9,15 @@ from bazaar.sellers.model import SellerStatus
 from bazaar.sellers.standing import SellerAction, SellerNotPermitted, check_standing, may
 
 READ, FULFIL, LIST = SellerAction.READ, SellerAction.FULFIL, SellerAction.LIST
+INTEGRATE = SellerAction.INTEGRATE
 
 
 @pytest.mark.parametrize(
     ("status", "allowed"),
     [
-        (SellerStatus.ACTIVE, {READ, FULFIL, LIST}),
-        (SellerStatus.SUSPENDED, {READ, FULFIL}),  # ships what customers already paid for
+        (SellerStatus.ACTIVE, {READ, FULFIL, LIST, INTEGRATE}),
+        # ships what customers already paid for; its webhooks go quiet
+        (SellerStatus.SUSPENDED, {READ, FULFIL}),
         (SellerStatus.CLOSED, {READ}),  # keeps its books
         (SellerStatus.APPLIED, set()),
         (SellerStatus.CHANGES_REQUESTED, set()),

@@ -28,6 +28,7 @@ from bazaar.fees.payouts import (
     PayoutBatch,
     PayoutItem,
     SellerStatus,
+    hold_within_return_window,
     next_run_date,
     payable_entries,
     plan_payout_run,
@@ -47,12 +48,24 @@ from bazaar.kernel.money import Money
 
 @dataclass(frozen=True)
 class PayoutRules:
-    """``BAZAAR_PAYOUT_*``: hold after delivery, smallest payout, run weekday (0 Monday)."""
+    """``BAZAAR_PAYOUT_*``: hold after delivery, smallest payout, run weekday (0 Monday).
+
+    ``return_window_days`` (``BAZAAR_RETURN_WINDOW_DAYS``; None: no window) caps the hold:
+    a seller's part of an order can be sent back for that long after its delivery, and the
+    order completes when every part is past it, so holding money any longer protects
+    nothing. A shorter hold pays sellers before returns close; a later return is taken
+    back from their next payout (a negative balance is carried forward).
+    """
 
     currency: str
     hold_days: int = 14
     minimum: int = 0
     weekday: int = calendar.MONDAY
+    return_window_days: int | None = None
+
+    @property
+    def effective_hold_days(self) -> int:
+        return hold_within_return_window(self.hold_days, self.return_window_days)
 
 
 class PayoutService:
@@ -141,7 +154,7 @@ class PayoutService:
                 for s in seller_ids
             },
             entries=entries,
-            hold_days=self._rules.hold_days,
+            hold_days=self._rules.effective_hold_days,
             minimum_payout=Money(self._rules.minimum, self._rules.currency),
             carried=carried,
         )

@@ -7,7 +7,8 @@ settled (:func:`payable_entries` reads them from the ledger). The rules:
 * **Funds are held after delivery.** What an order brings a seller becomes available
   ``hold_days`` after that seller's part of the order was delivered (or ended: the caller
   passes the day a cancelled or rejected fulfillment ended). Until then it is held as
-  ``awaiting_delivery`` or ``in_hold_period``. Refunds and cancellations of an order follow
+  ``awaiting_delivery`` or ``in_hold_period``; the hold never outlasts the return window
+  (:func:`hold_within_return_window`). Refunds and cancellations of an order follow
   the order's availability, so a sale and its reversal are released together; fees and
   other movements are available on the day they were posted.
 * **Per seller**, the run nets the balance carried from earlier runs (zero or negative)
@@ -106,6 +107,17 @@ def _root(transaction: Transaction, by_id: Mapping[str, Transaction]) -> Transac
         transaction = original
         seen.add(transaction.id)
     return transaction
+
+
+def hold_within_return_window(hold_days: int, return_window_days: int | None) -> int:
+    """The hold a run applies: ``hold_days``, released no later than the day after the
+    last day a return of the seller's part could be requested (the window runs from the
+    moment of delivery, ``delivered_on`` is its day). Past that the order completes and no
+    refund can come, so a longer hold protects nothing; ``return_window_days`` None: no
+    window, no cap."""
+    if return_window_days is None:
+        return hold_days
+    return min(hold_days, return_window_days + 1)
 
 
 def payable_entries(

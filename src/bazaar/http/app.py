@@ -66,6 +66,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             container.sweeper.start()
             container.cart_sweeper.start()
             container.reconciler.start()
+            container.order_closer.start()
             container.listing_workers.start()
         try:
             yield
@@ -75,6 +76,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             container.sweeper.stop()
             container.cart_sweeper.stop()
             container.reconciler.stop()
+            container.order_closer.stop()
             container.listing_workers.stop()
             container.pricing_refresher.stop()
 

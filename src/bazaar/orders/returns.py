@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -54,15 +55,60 @@ RETURN_TRANSITIONS: Mapping[ReturnStatus, frozenset[ReturnStatus]] = {
     _R.REFUNDED: frozenset(),
     _R.REJECTED: frozenset(),
 }
-# Orders that cannot take a return: never paid, ended before shipping, or closed.
+# Orders that cannot take a return: never paid, or ended before shipping. (A completed
+# order cannot either; it gets its own answer, :class:`ReturnWindowClosed`.)
 _NO_RETURNS = frozenset(
     {
         OrderStatus.AWAITING_PAYMENT,
         OrderStatus.PAYMENT_FAILED,
         OrderStatus.CANCELLED,
-        OrderStatus.COMPLETED,
     }
 )
+
+
+class ReturnWindowClosed(IllegalTransition):
+    """The return window is over for these units, or for the whole (completed) order (409).
+    Field errors name the lines whose parcel was delivered too long ago."""
+
+    code = "return_window_closed"
+    title = "The return window has closed"
+
+
+def check_return_window(
+    order: Order,
+    fulfillments: Sequence[FulfillmentOrder],
+    lines: Sequence[ReturnLine],
+    finished_at: Mapping[str, datetime],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> None:
+    """Raise :class:`ReturnWindowClosed` when ``order`` is completed, or when a line of
+    ``lines`` belongs to a parcel delivered ``window`` or longer before ``now``.
+
+    The window runs per fulfillment order, from when it finished (``finished_at``, by
+    fulfillment order id; a parcel still on its way has none, so its window has not
+    started): a customer may return what one fulfiller delivered for as long after that
+    delivery as another's. The order completes once every window is over.
+    """
+    if order.status is OrderStatus.COMPLETED:
+        raise ReturnWindowClosed(f"Order {order.id} is completed: its return window has closed")
+    if order.status in _NO_RETURNS:
+        return  # :func:`request_return` says why no return is possible at all
+    by_fulfiller = {f.fulfiller_id: f.id for f in fulfillments}
+    errors: list[FieldError] = []
+    for i, x in enumerate(lines):
+        try:
+            fulfiller_id = order.line(x.line_id).fulfiller_id
+        except KeyError:
+            continue  # an unknown line is the quantity check's to report
+        finished = finished_at.get(by_fulfiller.get(fulfiller_id, ""))
+        if finished is not None and now >= finished + window:
+            delivered = finished.date().isoformat()
+            message = f"Delivered on {delivered}; returns close after {window.days} days"
+            errors.append(FieldError(f"lines[{i}].line_id", message, "return_window_closed"))
+    if errors:
+        raise ReturnWindowClosed("The return window has closed for these lines", errors=errors)
 
 
 @dataclass(frozen=True)
@@ -162,10 +208,14 @@ def request_return(
     """A new return request for ``lines`` of ``order``.
 
     ``fulfillments`` and ``returns`` are all of the order's. Raises ``IllegalTransition``
-    when the order is unpaid, cancelled or completed, and ``ValidationFailed`` (fields
+    when the order is unpaid or cancelled, :class:`ReturnWindowClosed` when it is completed
+    (the caller checks the window of each line with :func:`check_return_window`), and
+    ``ValidationFailed`` (fields
     ``lines[i].line_id`` / ``lines[i].quantity``) when a quantity is not between 1 and
     :func:`returnable_quantities`.
     """
+    if order.status is OrderStatus.COMPLETED:
+        raise ReturnWindowClosed(f"Order {order.id} is completed: its return window has closed")
     if order.status in _NO_RETURNS:
         raise IllegalTransition(f"Order {order.id} is {order.status}: no returns")
     limits = returnable_quantities(order, fulfillments, returns)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bazaar.identity.model import Principal, Role
@@ -24,13 +24,20 @@ from bazaar.kernel.errors import Conflict, NotFound, PermissionDenied
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.money import Money
-from bazaar.orders import fulfillment_store, returns_store, store
+from bazaar.orders import closing_store, fulfillment_store, returns_store, store
 from bazaar.orders.access import require_access
+from bazaar.orders.closing import DEFAULT_RETURN_WINDOW, OrderCloser
 from bazaar.orders.events import LineQuantity, ReturnLine
 from bazaar.orders.fulfilling import FulfillmentService
 from bazaar.orders.fulfillment import FulfillmentOrder
 from bazaar.orders.model import Changed, Order, OrderStatus
-from bazaar.orders.returns import ReturnRequest, refund_return, request_return
+from bazaar.orders.returns import (
+    ReturnRequest,
+    check_return_window,
+    refund_return,
+    request_return,
+)
+from bazaar.orders.settlement import cancellation_refund
 from bazaar.orders.timeline import TimelineEntry, timeline_of
 from bazaar.payments.model import Payment, PaymentStatus
 from bazaar.payments.service import PaymentService
@@ -71,6 +78,7 @@ class OrderService:
         stock: StockPort,
         payments: PaymentService,
         capture_on_shipment: bool,
+        return_window: timedelta = DEFAULT_RETURN_WINDOW,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -85,6 +93,7 @@ class OrderService:
             payments=payments,
             capture_on_shipment=capture_on_shipment,
         )
+        self.closing = OrderCloser(db, clock, uow_factory, return_window=return_window)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -196,9 +205,9 @@ class OrderService:
                     events += change.events
             self._stock.release(uow, order_id, reason=reason)
             payment = self._payments_of(uow.conn, order_id)
-            if payment is not None and payment.captured.amount > payment.refunded.amount:
+            amount = cancellation_refund(payment, order.refundable_total)
+            if amount is not None:
                 refund_id = new_id("ref")
-                amount = payment.refundable
                 self._payments.record_refund_intent(
                     uow.conn, refund_id, order_id, amount, reason, now
                 )
@@ -267,18 +276,32 @@ class OrderService:
         reason: str,
         access_token: str | None = None,
     ) -> ReturnRequest:
-        """A customer asks to send shipped units back (at most what shipped and is unrefunded)."""
+        """A customer asks to send shipped units back (at most what shipped and is
+        unrefunded), within the return window of each parcel: a 409
+        ``return_window_closed`` once it is over, or once the order is completed."""
         actor = principal.actor if principal is not None else Actor("guest")
         with self._uow(actor) as uow:
             require_access(uow.conn, principal, order_id, access_token)
             record = store.get_order(uow.conn, order_id)
             assert record is not None
+            order, now = record.order, self._clock.now()
             fulfillments = fulfillment_store.fulfillments_of(uow.conn, [order_id])[order_id]
-            returns = returns_store.returns_of(uow.conn, order_id, record.order.currency)
-            requested = request_return(
-                record.order, fulfillments, returns, lines, return_id=new_id("ret"), reason=reason
+            check_return_window(
+                order,
+                fulfillments,
+                lines,
+                closing_store.finished_at(uow.conn, order_id),
+                now=now,
+                window=self.closing.return_window,
             )
-            returns_store.insert_return(uow.conn, requested.value, self._clock.now())
+            returns = returns_store.returns_of(uow.conn, order_id, order.currency)
+            requested = request_return(
+                order, fulfillments, returns, lines, return_id=new_id("ret"), reason=reason
+            )
+            # The order row is the lock the closer compares against: whichever writes first wins.
+            if not closing_store.touch_for_return(uow.conn, order, now):
+                raise Conflict("The order changed meanwhile; retry")
+            returns_store.insert_return(uow.conn, requested.value, now)
             uow.record(*requested.events)
             uow.commit()
         return requested.value

@@ -6,6 +6,7 @@ gives units up: they will never ship. :func:`refund_unfulfilled` refunds exactly
 fulfiller's shipping charge when it ends up shipping nothing, then re-derives the order's
 status from all its fulfillment orders. When nothing is left to ship anywhere and nothing
 shipped, the order is cancelled and everything not yet refunded is refunded with it.
+:func:`cancellation_refund` is what a customer's cancellation pays back at the gateway.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bazaar.kernel.events import Event
+from bazaar.kernel.money import Money
 from bazaar.orders.fulfillment import FulfillmentOrder
 from bazaar.orders.model import Changed, Order, Progress, fulfillment_progress
+from bazaar.payments.model import Payment
 
 
 def refund_unfulfilled(
@@ -54,3 +57,22 @@ def refund_unfulfilled(
     events += refunded.events
     synced = refunded.value.sync_fulfillments(fulfillments)
     return Changed(synced.value, (*events, *synced.events))
+
+
+def cancellation_refund(payment: Payment | None, owed: Money) -> Money | None:
+    """What the gateway must pay back when a captured order is cancelled, or None.
+
+    It is what the order still owes (``OrderCancelled.refund_due``), not what the payment
+    has left: refunds already recorded but not yet paid out (a rejection whose payout met an
+    unreachable gateway) are the reconciler's to pay, under their own ids. Refunding the
+    payment's remainder would pay those units twice, or starve the pending refund so that
+    the ledger's posting of it is never settled.
+    """
+    if payment is None or payment.captured.is_zero() or owed.is_zero():
+        return None
+    # Never more than the payment has left: were the two contexts ever to disagree, the
+    # ledger's cancellation stays unsettled and shows the difference to an operator.
+    left = payment.refundable
+    if left.is_zero():
+        return None
+    return owed if owed <= left else left

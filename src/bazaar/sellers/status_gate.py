@@ -4,8 +4,10 @@
 current status against :mod:`bazaar.sellers.standing`. It costs one primary-key read per
 request and caches nothing, so a suspension or closure holds from the very next request in
 every process, with no invalidation to get wrong. It is the listings context's
-``SellerGate`` (:meth:`SellerStatusGate.check_listings`) and, through
-:mod:`bazaar.sellers.guards`, the dependency of the fulfillment, statement and payout routes.
+``SellerGate`` (:meth:`SellerStatusGate.check_listings`), the webhooks context's
+``SubscriberStanding`` (:meth:`SellerStatusGate.may_receive_webhooks`) and, through
+:mod:`bazaar.sellers.guards`, the dependency of the fulfillment, statement, payout and
+webhook subscription routes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bazaar.infra.db import Database
 from bazaar.kernel.errors import PermissionDenied
 from bazaar.kernel.ids import is_valid_id
 from bazaar.sellers import store
-from bazaar.sellers.standing import SellerAction, check_standing
+from bazaar.sellers.standing import SellerAction, check_standing, may
 
 
 class SellerStatusGate:
@@ -47,3 +49,13 @@ class SellerStatusGate:
         """The listings context's ``SellerGate``: submitting listings and feeds (``write``)
         is listing; following them is reading."""
         self.require(principal, SellerAction.LIST if write else SellerAction.READ)
+
+    def may_receive_webhooks(self, owner_type: str, owner_id: str) -> bool:
+        """Whether deliveries to a subscription of ``owner_type``/``owner_id`` may go out
+        now: a seller's only while its status allows integrating (read per delivery, so a
+        suspension stops them at once in every worker); other owners are not sellers."""
+        if owner_type != "seller":
+            return True
+        with self._db.read() as conn:
+            status = store.status_of(conn, owner_id) if is_valid_id(owner_id, "sel") else None
+        return status is not None and may(status, SellerAction.INTEGRATE)

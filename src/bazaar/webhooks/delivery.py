@@ -4,11 +4,17 @@ The body is the event envelope as JSON, identical on every attempt; the signatur
 made fresh per attempt. 2xx is success. 4xx means the receiver refused this delivery and
 retrying will not help, except 408 and 429 (and 429/503 ``Retry-After`` is honoured). 5xx,
 timeouts and connection errors are retried with backoff by the dispatcher.
+
+Before anything is sent, the subscription's owner must still be entitled to deliveries
+(:class:`SubscriberStanding`): a suspended or closed seller's deliveries end dead at once,
+with the reason, and an operator replays them once the seller is reinstated. Nothing is
+sent to an endpoint of a seller whose trading is on hold, however long ago it was queued.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import httpx
 
@@ -19,10 +25,17 @@ from bazaar.infra.netguard import IPNetwork, check_outbound_url
 from bazaar.infra.outbox import Claim, envelope_bytes
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import ValidationFailed
+from bazaar.sellers.status_gate import SellerStatusGate
 from bazaar.webhooks import signature
 from bazaar.webhooks.service import subscription_for_delivery
 
 RETRYABLE_4XX = frozenset({408, 429})
+
+
+class SubscriberStanding(Protocol):
+    """Whether a subscription's owner may receive deliveries right now."""
+
+    def may_receive_webhooks(self, owner_type: str, owner_id: str) -> bool: ...
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -39,8 +52,11 @@ class WebhookDeliverer:
         *,
         allowed_networks: Sequence[IPNetwork] = (),
         resolve: Callable[[str, int], list[str]] | None = None,
+        standing: SubscriberStanding | None = None,
     ) -> None:
         self._db = db
+        # Sellers are the owners whose standing can lapse; the sellers context decides.
+        self._standing = standing or SellerStatusGate(db)
         self._clock = clock
         self._client = client
         self._allowed_networks = tuple(allowed_networks)
@@ -59,6 +75,12 @@ class WebhookDeliverer:
         sub = subscription_for_delivery(self._db, sub_id)
         if sub is None or not sub.active:
             return DeliveryResult(ok=False, retryable=False, error="subscription removed")
+        if not self._standing.may_receive_webhooks(sub.owner_type, sub.owner_id):
+            return DeliveryResult(
+                ok=False,
+                retryable=False,
+                error=f"{sub.owner_type} {sub.owner_id} may not receive webhooks in its status",
+            )
         try:
             # Checked again at delivery time: DNS may have changed since the subscription.
             check_outbound_url(

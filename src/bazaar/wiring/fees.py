@@ -58,6 +58,7 @@ def build_fees(container: Container) -> None:
             hold_days=settings.payout_hold_days,
             minimum=settings.payout_minimum,
             weekday=settings.payout_weekday,
+            return_window_days=settings.return_window_days,
         ),
         sellers=lambda: container.seller_directory,
     )

@@ -48,6 +48,7 @@ def build_orders(container: Container, gateway: PaymentGateway) -> None:
         stock=container.inventory,
         payments=container.payments,
         capture_on_shipment=settings.capture_on == "shipment",
+        return_window=timedelta(days=settings.return_window_days),
     )
     container.routing = RoutingService(
         db,

@@ -11,14 +11,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bazaar.infra.periodic import Periodic
+from bazaar.orders.closing import build_order_closer
 
 if TYPE_CHECKING:
     from bazaar.bootstrap import Container
 
 
 def build_workers(container: Container) -> None:
-    """The sweepers of carts and stock reservations, the payment reconciler, and the reload
-    of pricing rules another process changed."""
+    """The sweepers of carts and stock reservations, the payment reconciler, the closing of
+    orders past their return window, and the reload of pricing rules another process changed."""
     settings, clock = container.settings, container.clock
     container.pricing_refresher = Periodic(
         "bazaar-pricing-rules",
@@ -44,4 +45,7 @@ def build_workers(container: Container) -> None:
             # sellers' fulfillment orders left unaccepted past their deadline
             + container.routing.expire_overdue()
         ),
+    )
+    container.order_closer = build_order_closer(
+        container.orders.closing, settings.order_close_interval_s
     )
