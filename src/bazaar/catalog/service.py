@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from bazaar.catalog import indexing, stock_view, store
 from bazaar.catalog.building import (
     CategoryCache,
+    IdSupply,
     References,
     build_offers,
     build_product,
@@ -24,10 +25,8 @@ from bazaar.catalog.checkout_view import load_checkout_offers
 from bazaar.catalog.drafts import OfferDraft, OfferPatch, ProductDraft, ProductPatch, VariantPatch
 from bazaar.catalog.events import (
     OfferCreated,
-    OfferLine,
     OfferUpdated,
     ProductArchived,
-    ProductCreated,
     ProductUpdated,
     VariantAdded,
     VariantUpdated,
@@ -50,10 +49,10 @@ from bazaar.catalog.model import (
     choose_buy_box,
     from_price,
 )
+from bazaar.catalog.new_products import find_duplicates, insert_built, product_created
 from bazaar.catalog.product_page import load_product_page
 from bazaar.identity.model import Principal, Role
 from bazaar.infra import collector
-from bazaar.infra.bulk_insert import insert_rows
 from bazaar.infra.db import Database, violates_unique
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
@@ -66,7 +65,8 @@ from bazaar.search.index import SearchIndex
 UowFactory = Callable[[Actor], SqlUnitOfWork]
 # product ids -> their images in display order; one query for any number of products
 ImageSource = Callable[[Sequence[str]], Mapping[str, Sequence[ImageRef]]]
-# called with the ids of changed products after each commit (cache invalidation)
+# called after each commit (cache invalidation): the listings always, and the pages of the
+# products whose ids it is given
 ChangeListener = Callable[[Sequence[str]], None]
 
 
@@ -142,14 +142,21 @@ class CatalogService:
                 {o.fulfiller_id for d in drafts for o in d.offers},
             )
             now = self._clock.now()
+            ids = IdSupply(
+                {
+                    "prd": len(drafts),
+                    "var": sum(len(d.variants) for d in drafts),
+                    "ofr": sum(len(d.offers) for d in drafts),
+                }
+            )
             for i, draft in enumerate(drafts):
                 prefix = f"[{i}]." if len(drafts) > 1 else ""
                 try:
-                    built.append(build_product(draft, refs, now, self._currency))
+                    built.append(build_product(draft, refs, now, self._currency, ids))
                 except ValidationFailed as exc:
                     errors += [replace(e, field=prefix + e.field) for e in exc.errors]
             # numbered by position in the input, whether or not the rest of a draft is valid
-            duplicates = self._duplicates(
+            duplicates = find_duplicates(
                 uow.conn, [d.variants for d in drafts], multi=len(drafts) > 1
             )
             if errors:
@@ -160,7 +167,7 @@ class CatalogService:
                 raise Conflict("A SKU or GTIN is already in use", errors=duplicates)
             products = [p for p, _ in built]
             try:
-                _insert_built(uow.conn, built)
+                insert_built(uow.conn, built)
             except IntegrityError as exc:
                 # a concurrent writer took a SKU or GTIN between our check and insert
                 for column in ("sku", "gtin"):
@@ -177,17 +184,7 @@ class CatalogService:
             # One event per product, its first offers included: a bulk import writes
             # one outbox row per product, not one per offer as well.
             for product, offers in built:
-                uow.record(
-                    ProductCreated(
-                        product_id=product.id,
-                        title=product.title,
-                        category_id=product.category_id,
-                        brand_id=product.brand_id,
-                        status=product.status.value,
-                        skus=tuple(v.sku for v in product.variants),
-                        offers=tuple(OfferLine.of(o) for o in offers),
-                    )
-                )
+                uow.record(product_created(product, offers))
             indexing.index_new(
                 uow.conn,
                 self._index,
@@ -199,7 +196,9 @@ class CatalogService:
             if on_commit is not None:
                 on_commit(uow.conn)
             uow.commit()
-        self._on_change([p.id for p in products])
+        # Only the listings: a product created just now has no cached page of its own yet, and
+        # dropping a namespace per product would cost a cache round trip each.
+        self._on_change([])
         return products
 
     def update_product(self, principal: Principal, product_id: str, patch: ProductPatch) -> Product:
@@ -263,7 +262,7 @@ class CatalogService:
                 dimensions=draft.dimensions,
                 position=len(product.variants),
             )
-            if dupes := self._duplicates(uow.conn, [[draft]], multi=False):
+            if dupes := find_duplicates(uow.conn, [[draft]], multi=False):
                 raise Conflict("The SKU or GTIN is already in use", errors=_unprefix(dupes))
             store.insert_variants(uow.conn, [variant])
             uow.record(VariantAdded(product_id=product.id, variant_id=variant.id, sku=variant.sku))
@@ -455,34 +454,6 @@ class CatalogService:
             raise NotFound("No such product")
         return product
 
-    @staticmethod
-    def _duplicates(
-        conn: Connection, variant_sets: Sequence[Sequence[VariantDraft]], multi: bool
-    ) -> list[FieldError]:
-        """SKUs and GTINs already taken, in the catalog or by an earlier product of the batch.
-
-        One query each for the whole batch; ``variant_sets`` holds each product's variants.
-        """
-        taken_skus = store.existing_skus(conn, [v.sku for vs in variant_sets for v in vs])
-        taken_gtins = store.existing_gtins(
-            conn, [v.gtin for vs in variant_sets for v in vs if v.gtin]
-        )
-        errors: list[FieldError] = []
-        seen_elsewhere: set[str] = set()  # skus of earlier products in the batch
-        for i, variants in enumerate(variant_sets):
-            prefix = f"[{i}]." if multi else ""
-            for j, v in enumerate(variants):
-                if v.sku in taken_skus or v.sku in seen_elsewhere:
-                    errors.append(
-                        FieldError(f"{prefix}variants[{j}].sku", "Already in use", "duplicate")
-                    )
-                if v.gtin and v.gtin in taken_gtins:
-                    errors.append(
-                        FieldError(f"{prefix}variants[{j}].gtin", "Already in use", "duplicate")
-                    )
-            seen_elsewhere.update(v.sku for v in variants)
-        return errors
-
     # --- checkout ----------------------------------------------------------------------------
 
     def checkout_offers(self, offer_ids: Sequence[str]) -> dict[str, CheckoutOffer]:
@@ -531,15 +502,6 @@ class CatalogService:
         if written.touched:
             self._on_change(written.touched)
         return len(written.touched)
-
-
-def _insert_built(conn: Connection, built: Sequence[tuple[Product, list[Offer]]]) -> None:
-    """Products, variants and offers in three statements, straight through the driver."""
-    insert_rows(conn, store.products, [store.product_values(p) for p, _ in built])
-    insert_rows(
-        conn, store.variants, [store.variant_values(v) for p, _ in built for v in p.variants]
-    )
-    insert_rows(conn, store.offers, [store.offer_values(o) for _, os in built for o in os])
 
 
 def _unprefix(errors: Sequence[FieldError]) -> list[FieldError]:

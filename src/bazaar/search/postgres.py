@@ -13,21 +13,26 @@ from bazaar.search.model import FIELD_WEIGHTS, TextQuery
 from bazaar.search.sql_index import SqlSearchIndex
 from bazaar.search.store import TRIGRAM_INDEX
 from bazaar.search.typos import scan_candidates
-from bazaar.search.writes import TextRow, executemany
+from bazaar.search.writes import TextRow
 
 # Text arrives tokenised (model.index_text), so the "simple" configuration only has to split
 # on spaces: no stemming and no stop words, the same words FTS5 sees on SQLite. Weights, for
 # ranking only: A the title, B brand, C attributes, D the description. The filter tags
 # (model.document_tags) have a tsvector of their own, so the words never match them.
 _TSVECTOR = (
-    "setweight(to_tsvector('simple', :title), 'A')"
-    " || setweight(to_tsvector('simple', :brand), 'B')"
-    " || setweight(to_tsvector('simple', :attributes), 'C')"
-    " || setweight(to_tsvector('simple', :description), 'D')"
+    "setweight(to_tsvector('simple', u.title), 'A')"
+    " || setweight(to_tsvector('simple', u.brand), 'B')"
+    " || setweight(to_tsvector('simple', u.attributes), 'C')"
+    " || setweight(to_tsvector('simple', u.description), 'D')"
 )
+# One statement for a whole chunk: the rows arrive as one array per field (see
+# writes.insert_many for why not a statement per row).
 _INSERT = (
     "INSERT INTO search_fts (doc_id, tsv, tags)"
-    f" VALUES (:doc_id, {_TSVECTOR}, to_tsvector('simple', :tags))"
+    f" SELECT u.doc_id, {_TSVECTOR}, to_tsvector('simple', u.tags)"
+    " FROM unnest(CAST(%s AS integer[]), CAST(%s AS text[]), CAST(%s AS text[]),"
+    " CAST(%s AS text[]), CAST(%s AS text[]), CAST(%s AS text[]))"
+    " AS u(doc_id, title, brand, attributes, description, tags)"
 )
 _DELETE = sa.text("DELETE FROM search_fts WHERE doc_id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True)
@@ -69,7 +74,12 @@ def tags_query(tags: Sequence[Sequence[str]]) -> str:
 
 class PostgresSearchIndex(SqlSearchIndex):
     def insert_text(self, conn: Connection, rows: Sequence[TextRow]) -> None:
-        executemany(conn, _INSERT, [row.__dict__ for row in rows])
+        if rows:
+            columns = [
+                [getattr(row, name) for row in rows]
+                for name in ("doc_id", "title", "brand", "attributes", "description", "tags")
+            ]
+            conn.exec_driver_sql(_INSERT, tuple(columns))
 
     def delete_text(self, conn: Connection, doc_ids: Sequence[int]) -> None:
         if doc_ids:
