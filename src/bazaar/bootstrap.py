@@ -244,7 +244,7 @@ def build(
     webhook_deliverer = WebhookDeliverer(
         db, clock, http_client, allowed_networks=allowed_networks, resolve=resolve
     )
-    webhook_resolver = WebhookResolver()
+    webhook_resolver = WebhookResolver(ttl_s=settings.webhook_subscriptions_refresh_s)
     resolvers: list[outbox.SubscriberResolver] = [handlers, webhook_resolver]
     deliverers: dict[str, Deliverer] = {"handler": handlers, "webhook": webhook_deliverer}
     if settings.nats_url:

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     delivered_retention_days: int = Field(14, ge=1)
     webhook_connect_timeout_s: float = Field(3.0, gt=0)
     webhook_read_timeout_s: float = Field(10.0, gt=0)
+    # how soon a subscription change made by another process reaches this one's deliveries
+    webhook_subscriptions_refresh_s: float = Field(2.0, gt=0)
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("cors_origins", "webhook_allowed_networks", mode="before")

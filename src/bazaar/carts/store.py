@@ -182,16 +182,22 @@ def items_of(conn: Connection, cart_ids: Iterable[str]) -> dict[str, list[CartIt
 _ITEM_COLUMNS = [c.label(f"item_{c.name}") for c in cart_items.c if c.name != "cart_id"]
 
 
-def _load(conn: Connection, where: sa.ColumnElement[bool]) -> Cart | None:
-    # One statement: the cart's row repeated beside each of its items (or once, with NULL
-    # item columns, when it has none). Carts are read on every cart call and at checkout.
-    query = (
-        sa.select(carts, *_ITEM_COLUMNS)
-        .select_from(carts.outerjoin(cart_items, cart_items.c.cart_id == carts.c.id))
-        .where(where)
-        .order_by(cart_items.c.added_at, cart_items.c.id)
-    )
-    rows = conn.execute(query).mappings().all()
+# One statement: the cart's row repeated beside each of its items (or once, with NULL item
+# columns, when it has none). Carts are read on every cart call and at checkout, so the two
+# lookups are built once (a statement built per call is most of its cost in SQLAlchemy).
+_CART_WITH_ITEMS = (
+    sa.select(carts, *_ITEM_COLUMNS)
+    .select_from(carts.outerjoin(cart_items, cart_items.c.cart_id == carts.c.id))
+    .order_by(cart_items.c.added_at, cart_items.c.id)
+)
+_CART_BY_ID = _CART_WITH_ITEMS.where(carts.c.id == sa.bindparam("cart_id"))
+_OPEN_CART_OF = _CART_WITH_ITEMS.where(
+    carts.c.owner_id == sa.bindparam("owner_id"), carts.c.status == "open"
+)
+
+
+def _load(conn: Connection, query: sa.Select[Any], params: dict[str, str]) -> Cart | None:
+    rows = conn.execute(query, params).mappings().all()
     if not rows:
         return None
     items = [
@@ -210,12 +216,12 @@ def _load(conn: Connection, where: sa.ColumnElement[bool]) -> Cart | None:
 
 def get_cart(conn: Connection, cart_id: str) -> Cart | None:
     """A cart with its items, in one query."""
-    return _load(conn, carts.c.id == cart_id)
+    return _load(conn, _CART_BY_ID, {"cart_id": cart_id})
 
 
 def open_cart_of(conn: Connection, owner_id: str) -> Cart | None:
     """The customer's open cart (at most one, by a unique index), expired or not."""
-    return _load(conn, sa.and_(carts.c.owner_id == owner_id, carts.c.status == "open"))
+    return _load(conn, _OPEN_CART_OF, {"owner_id": owner_id})
 
 
 def insert_cart(conn: Connection, cart: Cart) -> None:
@@ -399,6 +405,14 @@ def replace_shipping_rules(
         )
 
 
+# Built once: every quote and checkout runs it.
+_RULES_OF = (
+    sa.select(shipping_rules)
+    .where(shipping_rules.c.fulfiller_id.in_(sa.bindparam("fulfiller_ids", expanding=True)))
+    .order_by(shipping_rules.c.fulfiller_id, shipping_rules.c.position)
+)
+
+
 def shipping_rules_for(
     conn: Connection, fulfiller_ids: Iterable[str]
 ) -> dict[str, list[ShippingRule]]:
@@ -407,12 +421,7 @@ def shipping_rules_for(
     by_fulfiller: dict[str, list[ShippingRule]] = {}
     if not wanted:
         return by_fulfiller
-    query = (
-        sa.select(shipping_rules)
-        .where(shipping_rules.c.fulfiller_id.in_(wanted))
-        .order_by(shipping_rules.c.fulfiller_id, shipping_rules.c.position)
-    )
-    for row in conn.execute(query).mappings():
+    for row in conn.execute(_RULES_OF, {"fulfiller_ids": wanted}).mappings():
         by_fulfiller.setdefault(row["fulfiller_id"], []).append(_rule(row))
     return by_fulfiller
 
@@ -442,15 +451,19 @@ def set_tax_class(
         )
 
 
+# Built once: every quote and checkout runs it.
+_CLASSES_OF = sa.select(
+    tax_category_classes.c.category_id, tax_category_classes.c.rate_class
+).where(tax_category_classes.c.category_id.in_(sa.bindparam("category_ids", expanding=True)))
+
+
 def tax_classes_for(conn: Connection, category_ids: Iterable[str]) -> dict[str, RateClass]:
     """The own rate classes of those of ``category_ids`` that have one, in one query."""
     wanted = sorted(set(category_ids))
     if not wanted:
         return {}
-    query = sa.select(tax_category_classes.c.category_id, tax_category_classes.c.rate_class).where(
-        tax_category_classes.c.category_id.in_(wanted)
-    )
-    return {row.category_id: RateClass(row.rate_class) for row in conn.execute(query)}
+    rows = conn.execute(_CLASSES_OF, {"category_ids": wanted})
+    return {row.category_id: RateClass(row.rate_class) for row in rows}
 
 
 def all_tax_classes(conn: Connection) -> list[tuple[str, RateClass, datetime]]:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse, Response
 
 from bazaar.checkout.schemas import OrderCreate
+from bazaar.checkout.service import OrderDraft, Placed
 from bazaar.http.cardguard import reject_card_numbers
 from bazaar.http.deps import ContainerDep, OptionalPrincipal
 from bazaar.http.problems import PROBLEM_JSON, problem_body, status_for
-from bazaar.infra.idempotency import Claim, Replay, check_key, fingerprint
+from bazaar.infra.idempotency import (
+    Claim,
+    IdempotencyStore,
+    KeyTaken,
+    KeyToClaim,
+    Replay,
+    check_key,
+    fingerprint,
+)
 from bazaar.kernel.errors import DomainError
 from bazaar.orders.schemas import OrderOut
 from bazaar.orders.service import OrderView
@@ -55,20 +65,53 @@ def place_order(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     cart_token: Annotated[str | None, Header(alias="Cart-Token", max_length=200)] = None,
 ) -> Response:
-    key = check_key(idempotency_key)
+    request = KeyToClaim(
+        _scope(who, body.cart_id),
+        check_key(idempotency_key),
+        fingerprint(body.model_dump(mode="json")),
+    )
     store = c.checkout.idempotency
-    claim = store.claim(_scope(who, body.cart_id), key, fingerprint(body.model_dump(mode="json")))
-    if isinstance(claim, Replay):
-        return _replayed(claim)
-    return _place(c, who, body, cart_token, claim)
+    draft = body.to_draft()
+    # The usual case, a key never seen, is claimed in the transaction that creates the order.
+    # A stored key, a duplicate that raced this request, or a failure before anything was
+    # created is answered through an explicit claim: replay, 409, 422, resume, or the failure.
+    try:
+        opened = c.checkout.open_order(who, cart_token, draft, request)
+    except KeyTaken:
+        claim = store.claim(request.scope, request.key, request.fingerprint)
+        if isinstance(claim, Replay):
+            return _replayed(claim)
+        return _place(c, who, draft, cart_token, claim)
+    except DomainError:
+        # A key stored with the order that made this fail (its cart is ordered now) is
+        # visible here: the two committed together.
+        if not store.is_stored(request.scope, request.key):
+            raise  # nothing was claimed or created: the same key may be retried
+        claim = store.claim(request.scope, request.key, request.fingerprint)
+        if isinstance(claim, Replay):
+            return _replayed(claim)
+        if claim.resource_id is not None:  # an attempt created the order and died: finish it
+            return _place(c, who, draft, cart_token, claim)
+        store.release(claim)
+        raise
+    return _respond(c, who, opened.claim, lambda: c.checkout.pay_order(opened, _render))
 
 
 def _place(
-    c: ContainerDep, who: OptionalPrincipal, body: OrderCreate, cart_token: str | None, claim: Claim
+    c: ContainerDep, who: OptionalPrincipal, draft: OrderDraft, cart_token: str | None, claim: Claim
 ) -> Response:
+    return _respond(
+        c, who, claim, lambda: c.checkout.place_order(who, cart_token, draft, claim, _render)
+    )
+
+
+def _respond(
+    c: ContainerDep, who: OptionalPrincipal, claim: Claim, run: Callable[[], Placed]
+) -> Response:
+    """Run the placement holding ``claim`` and store its outcome for the key."""
     store = c.checkout.idempotency
     try:
-        placed = c.checkout.place_order(who, cart_token, body.to_draft(), claim, _render)
+        placed = run()
     except DomainError as exc:
         status = status_for(exc)
         problem = {
@@ -78,21 +121,29 @@ def _place(
         if "order_id" in exc.extensions:  # an order exists: this is the key's outcome
             store.complete(claim, status, problem)
         else:
-            store.release(claim)  # nothing was created: the same key may be retried
+            _release(store, claim)  # nothing was created: the same key may be retried
         raise
     except Exception:
-        store.release(claim)
+        _release(store, claim)
         raise
-    view = placed.view or c.orders.view(who, placed.order_id, placed.access_token)
     status = 202 if placed.payment_pending else 201
-    out = _render(view, placed.access_token)
-    if not placed.responded:
+    if placed.responded:
+        out = placed.body
+    else:
+        view = placed.view or c.orders.view(who, placed.order_id, placed.access_token)
+        out = _render(view, placed.access_token)
         store.complete(claim, status, out)
     return JSONResponse(
         out,
         status_code=status,
         headers={**NO_STORE, "Location": f"/api/v1/orders/{placed.order_id}"},
     )
+
+
+def _release(store: IdempotencyStore, claim: Claim) -> None:
+    # A claim that names its order was taken in the order's transaction: nothing to give back.
+    if claim.resource_id is None:
+        store.release(claim)
 
 
 def _render(view: OrderView, access_token: str | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -39,9 +39,10 @@ from bazaar.checkout.payment_recording import (
 from bazaar.checkout.ports import CartsPort, InventoryPort, PricingPort, Respond
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
-from bazaar.infra.idempotency import Claim, IdempotencyStore
+from bazaar.infra.idempotency import Claim, IdempotencyStore, KeyToClaim
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.inventory.allocation import AllocationLine
+from bazaar.inventory.model import Reservation
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, ValidationFailed
 from bazaar.kernel.events import Actor
@@ -50,13 +51,14 @@ from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
 from bazaar.orders.model import Order, OrderLine, ShippingLine
 from bazaar.orders.service import OrderView
-from bazaar.payments.model import GatewayResult, GatewayStatus, PaymentStatus
+from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
 from bazaar.payments.service import PaymentService
 
 __all__ = [
     "CartsPort",
     "CheckoutService",
     "InventoryPort",
+    "Opened",
     "OrderDraft",
     "PaymentDeclined",
     "Placed",
@@ -84,8 +86,25 @@ class Placed:
     payment_pending: bool
     # The order as this placement left it, when it knows all of it (no read-back needed).
     view: OrderView | None = None
-    # The response for the Idempotency-Key was stored in the transaction that paid.
+    # The response for the Idempotency-Key was stored in the transaction that paid, and is
+    # this body (rendered once, for the key and for the answer).
     responded: bool = False
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What transaction 1 created and wrote, so transaction 2 records without reading."""
+
+    order: Order
+    payment: Payment
+    reservations: tuple[Reservation, ...]
+    claim: Claim  # the Idempotency-Key, holding the order's id
+    guest_token: str | None
+    titles: Mapping[str, str]
+    shipping_address: dict[str, Any]
+    payment_token: str
+    at: datetime
 
 
 def hash_token(token: str) -> str:
@@ -125,21 +144,39 @@ class CheckoutService(PaymentRecording):
         principal: Principal | None,
         cart_token: str | None,
         draft: OrderDraft,
-        claim: Claim,
+        claim: Claim | KeyToClaim,
         respond: Respond | None = None,
     ) -> Placed:
         """Create the order from the cart, reserve its stock and authorize its payment.
 
-        Guarantees: the order, its reservation, its pending payment and the cart's conversion
-        are one transaction; the gateway is called after it commits, with the order's key, so
-        a retry or a concurrent duplicate never charges twice. Raises 409 when stock ran out
-        (nothing is created), 402 when the payment was declined (the order exists, failed,
-        with its stock released). ``respond`` renders the 201 body: when the payment is
-        recorded and nothing is left to do, that body is stored for the key in the same
-        transaction (``Placed.responded``).
+        Guarantees: the order, its reservation, its pending payment, the cart's conversion
+        and the Idempotency-Key's resource are one transaction; the gateway is called after
+        it commits, with the order's key, so a retry or a concurrent duplicate never charges
+        twice. Raises 409 when stock ran out (nothing is created), 402 when the payment was
+        declined (the order exists, failed, with its stock released). ``respond`` renders
+        the 201 body: when the payment is recorded and nothing is left to do, that body is
+        stored for the key in the same transaction (``Placed.responded``, ``Placed.body``).
         """
-        if claim.resource_id is not None:  # an earlier attempt created it: finish that one
-            return self._resume(claim.resource_id)
+        if isinstance(claim, Claim) and claim.resource_id is not None:
+            return self._resume(claim.resource_id)  # an earlier attempt created it: finish it
+        return self.pay_order(self.open_order(principal, cart_token, draft, claim), respond)
+
+    def open_order(
+        self,
+        principal: Principal | None,
+        cart_token: str | None,
+        draft: OrderDraft,
+        claim: Claim | KeyToClaim,
+    ) -> Opened:
+        """Transaction 1: validate and price the cart, create the order ``awaiting_payment``,
+        reserve its stock, start its payment and mark the cart ordered; all or nothing.
+
+        A ``KeyToClaim`` is claimed by that transaction's first statement: ``KeyTaken`` when
+        the key is stored (a replay, or a duplicate that committed first). Whatever this
+        raises, it left nothing behind; a stored key shows up only as ``KeyTaken`` or as the
+        error its own order caused (the cart is ordered), so a caller answering an error
+        consults the key first.
+        """
         email = clean_email(draft.email, "email")
         shipping_address = clean_address(draft.shipping_address, at="shipping_address")
         billing_address = (
@@ -188,10 +225,16 @@ class CheckoutService(PaymentRecording):
         order = placed.value
         guest_token = secrets.token_urlsafe(24) if order.customer_id is None else None
         now = self._clock.now()
-        actor = _actor(principal)
         titles = {o_id: o.title for o_id, o in offers.items()}
         address = _address_json(shipping_address)
-        with self._uow(actor) as uow:
+        with self._uow(_actor(principal)) as uow:
+            if isinstance(claim, KeyToClaim):
+                # First, so that a concurrent duplicate waits on the key (not on stock rows)
+                # and fails once this commits.
+                claimed = self.idempotency.claim_in(uow.conn, claim, order_id)
+            else:
+                claimed = claim
+                IdempotencyStore.attach(uow.conn, claim, order_id)
             orders_store.insert_order(
                 uow.conn,
                 order,
@@ -226,44 +269,63 @@ class CheckoutService(PaymentRecording):
             payment = self._payments.start(uow.conn, new_id("pay"), order_id, order.grand_total)
             # the cart as priced: a change made meanwhile (another tab) refuses the order
             self._carts.mark_ordered(uow, cart.id, order_id, expected_version=cart.version)
-            IdempotencyStore.attach(uow.conn, claim, order_id)
             uow.record(*placed.events)
             uow.commit()
+        return Opened(
+            order,
+            payment,
+            held.reservations,
+            claimed,
+            guest_token,
+            titles,
+            address,
+            draft.payment_token,
+            now,
+        )
+
+    def pay_order(self, opened: Opened, respond: Respond | None = None) -> Placed:
+        """The gateway, then transaction 2: record its answer for the order ``open_order``
+        created (see :meth:`place_order` for the outcomes)."""
+        order, payment, guest_token = opened.order, opened.payment, opened.guest_token
+        rendered: list[Any] = []
 
         def view(state: RecordedState) -> OrderView:
             return OrderView(
                 order=state.order,
-                titles=titles,
-                shipping_address=address,
+                titles=opened.titles,
+                shipping_address=opened.shipping_address,
                 fulfillments=list(state.fulfillments),
                 payment=state.payment,
                 returns=[],
-                created_at=now,
+                created_at=opened.at,
                 updated_at=state.at,
             )
 
         def finish(conn: Connection, state: RecordedState) -> None:
             assert respond is not None
             body = respond(view(state), guest_token)
-            IdempotencyStore.complete_in(conn, claim, 201, body)
+            IdempotencyStore.complete_in(conn, opened.claim, 201, body)
+            rendered.append(body)
 
-        result = self._payments.authorize(payment, draft.payment_token)
+        result = self._payments.authorize(payment, opened.payment_token)
         if result is None:
-            pending = RecordedState(order, payment, (), now)
-            return Placed(order_id, guest_token, payment_pending=True, view=view(pending))
+            pending = RecordedState(order, payment, (), opened.at)
+            return Placed(order.id, guest_token, payment_pending=True, view=view(pending))
         recorded = self.record_authorization(
-            order_id,
+            order.id,
             result,
-            known=KnownState(order, payment, held.reservations),
+            known=KnownState(order, payment, opened.reservations),
             # a capture at placement changes the payment after this: answer after it
             finish=finish if respond is not None and not self._capture_at_placement else None,
         )
+        responded = recorded is not None and recorded.responded
         return Placed(
-            order_id,
+            order.id,
             guest_token,
             payment_pending=False,
             view=view(recorded) if recorded is not None else None,
-            responded=recorded is not None and recorded.responded,
+            responded=responded,
+            body=rendered[-1] if responded else None,
         )
 
     def _resume(self, order_id: str) -> Placed:

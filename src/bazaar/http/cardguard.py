@@ -7,8 +7,6 @@ names the field and never echoes the value.
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Request
 
 from bazaar.kernel.cards import find_card_number
@@ -20,11 +18,11 @@ async def reject_card_numbers(request: Request) -> None:
         return
     if not request.headers.get("content-type", "").startswith("application/json"):
         return
-    raw = await request.body()
-    if not raw:
+    if not await request.body():
         return
     try:
-        body = json.loads(raw)
+        # Request.json() keeps what it parsed: the route's body parser reuses it.
+        body = await request.json()
     except ValueError:
         return  # malformed JSON gets its own 400 from the body parser
     field = find_card_number(body)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from bazaar.identity.model import Principal, Role
 from bazaar.kernel.errors import Unauthenticated
@@ -38,18 +39,30 @@ def _credential(request: Request) -> str | None:
     return api_key.strip() if api_key else None
 
 
-def optional_principal(request: Request) -> Principal | None:
-    credential = _credential(request)
-    if credential is None:
-        return None
+def _authenticate(request: Request, credential: str) -> Principal:
     container: Container = request.app.state.container
     principal = container.identity.authenticate(credential)
     request.state.principal = principal
     return principal
 
 
+def _principal_of(request: Request) -> Principal | None:
+    """The caller, or None for a guest; blocking (the credential is looked up)."""
+    credential = _credential(request)
+    return None if credential is None else _authenticate(request, credential)
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    # async, looking the credential up in the thread pool: a guest (guest checkout, the
+    # storefront) then costs no thread-pool hop at all.
+    credential = _credential(request)
+    if credential is None:
+        return None
+    return await run_in_threadpool(_authenticate, request, credential)
+
+
 def current_principal(request: Request) -> Principal:
-    principal = optional_principal(request)
+    principal = _principal_of(request)
     if principal is None:
         raise Unauthenticated("This endpoint requires authentication")
     return principal

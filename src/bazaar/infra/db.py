@@ -8,6 +8,7 @@ upgrade. PostgreSQL uses psycopg 3 with a connection pool.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -73,14 +74,46 @@ def create_db_engine(
         )
         _tune_sqlite(engine, busy_timeout_ms)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use when it sat idle for ``IDLE_PING_S``.
+
+    ``pool_pre_ping`` would send a ``SELECT 1`` round trip at every checkout, several per
+    order. A connection dies while idle (a server restart, a proxy's idle timeout), so only
+    those are checked; one that breaks while in use fails its statement, and the pool is
+    then invalidated as a whole, pre-ping or not.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            ok = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out another (up to three tries).
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+        if not ok:
+            raise sa.exc.DisconnectionError("the connection did not answer a ping")
+
+
+IDLE_PING_S = 5.0
+_IDLE_SINCE = "bazaar_idle_since"
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

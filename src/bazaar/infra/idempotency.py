@@ -11,6 +11,16 @@ stores its response; then:
 The claim carries a lease. If the process dies mid-request the lease runs out and a retry
 takes the key over; the work it finds already recorded under the key (``resource_id``, set in
 the same transaction that created the resource) is resumed, never repeated.
+
+A hot route can skip the claim's own transaction: it inserts the claim, already carrying the
+resource id, as the first statement of the transaction that creates the resource
+(:meth:`IdempotencyStore.claim_in`). A stored key, or a concurrent duplicate that commits
+first (the insert waits on the key's primary key), makes it fail with :class:`KeyTaken`
+before anything was written; the route then answers with :meth:`IdempotencyStore.claim` as
+usual (replay, 409, 422, resume). A request that fails before that insert has claimed
+nothing, exactly like a claimed one that released its key, but its error may stem from the
+stored key's own work (a replay finds its cart already ordered): the route asks ``claim``
+before answering such an error.
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ _COMPLETE = (
     )
 )
 _INSERT = idempotency_keys.insert()
+_STORED = sa.select(sa.literal(1)).where(_THIS_KEY)
 
 
 def fingerprint(body: Any) -> str:
@@ -104,6 +115,19 @@ class Claim:
 class Replay:
     status: int
     body: Any
+
+
+@dataclass(frozen=True)
+class KeyToClaim:
+    """A key not claimed yet: the transaction that creates the resource claims it."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class KeyTaken(Exception):
+    """The key was already stored (or stored meanwhile): answer it with ``claim``."""
 
 
 class IdempotencyStore:
@@ -167,6 +191,34 @@ class IdempotencyStore:
                     "A request with this Idempotency-Key is in progress; retry shortly"
                 )
             return Claim(scope, key, found["resource_id"])
+
+    def is_stored(self, scope: str, key: str) -> bool:
+        with self._db.read() as conn:
+            return conn.execute(_STORED, {"scope_": scope, "key_": key}).first() is not None
+
+    def claim_in(self, conn: Connection, request: KeyToClaim, resource_id: str) -> Claim:
+        """Claim an unknown key inside the transaction that creates ``resource_id``.
+
+        Run it first in that transaction: a concurrent request with the key then waits here
+        until this one commits. Raises :class:`KeyTaken` when the key exists; the caller's
+        transaction must then roll back (PostgreSQL aborted it).
+        """
+        now = self._clock.now()
+        row = {
+            "scope": request.scope,
+            "key": request.key,
+            "fingerprint": request.fingerprint,
+            "status": "running",
+            "resource_id": resource_id,
+            "locked_until": now + self._lease,
+            "created_at": now,
+            "expires_at": now + self._ttl,
+        }
+        try:
+            conn.execute(_INSERT, row)
+        except sa.exc.IntegrityError:
+            raise KeyTaken(request.key) from None
+        return Claim(request.scope, request.key, resource_id)
 
     @staticmethod
     def _row(conn: Connection, scope: str, key: str) -> Any:

@@ -109,10 +109,13 @@ def _reservation(row: Mapping[Any, Any]) -> Reservation:
     )
 
 
+_INSERT_RESERVATIONS = stock_reservations.insert()
+
+
 def insert_reservations(conn: Connection, items: Sequence[Reservation], now: datetime) -> None:
     if items:
         conn.execute(
-            stock_reservations.insert(),
+            _INSERT_RESERVATIONS,
             [
                 {
                     "id": r.id,

@@ -264,21 +264,28 @@ def level_rows(conn: Connection, skus: Iterable[str]) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def available_by_owner(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, str], int]:
-    """Available units per (SKU, owner) over active warehouses; 0 for an owner whose levels
-    of the SKU are all in inactive warehouses."""
+def _available_by_owner() -> sa.Select[Any]:
     s, w = stock_levels, warehouses
     free = s.c.on_hand - s.c.reserved - s.c.allocated
     total = sa.func.sum(sa.case((w.c.active, free), else_=0)).label("available")
+    return (
+        sa.select(s.c.sku, w.c.owner, total)
+        .join(w, w.c.id == s.c.warehouse_id)
+        .where(s.c.sku.in_(sa.bindparam("skus", expanding=True)))
+        .group_by(s.c.sku, w.c.owner)
+    )
+
+
+# Built once: carts, checkout and the catalog's stock projection ask it all the time.
+_AVAILABLE_BY_OWNER = _available_by_owner()
+
+
+def available_by_owner(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+    """Available units per (SKU, owner) over active warehouses; 0 for an owner whose levels
+    of the SKU are all in inactive warehouses."""
     found: dict[tuple[str, str], int] = {}
     for chunk in in_chunks(skus):
-        query = (
-            sa.select(s.c.sku, w.c.owner, total)
-            .join(w, w.c.id == s.c.warehouse_id)
-            .where(s.c.sku.in_(chunk))
-            .group_by(s.c.sku, w.c.owner)
-        )
-        for row in conn.execute(query).mappings():
+        for row in conn.execute(_AVAILABLE_BY_OWNER, {"skus": chunk}).mappings():
             found[(row["sku"], row["owner"])] = int(row["available"] or 0)
     return found
 
