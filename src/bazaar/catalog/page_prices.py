@@ -14,25 +14,42 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Protocol
 
 from bazaar.catalog.model import Offer, OfferStatus, choose_buy_box, from_price
 from bazaar.catalog.service import ProductView
 from bazaar.kernel.money import Money
+from bazaar.pricing.experiments import Exposure
 from bazaar.pricing.model import ListingPrices, OfferPrices
 from bazaar.pricing.price_lists import EffectivePrice, PriceSource
+from bazaar.pricing.shelf import PageMemo
 from bazaar.search.offers import IndexedOffer
 
 
 class OfferPricer(Protocol):
     """Prices a page's offers for the caller (:class:`bazaar.pricing.shelf.ShelfPricer`)."""
 
+    # what pages derived from this pricer's prices, by product id; see PageMemo
+    memo: PageMemo
+    # the first moment a price this pricer gives may change by itself (None: never)
+    valid_until: datetime | None
+
     def named(self, offer_ids: Iterable[str]) -> AbstractSet[str]:
         """Those of ``offer_ids`` whose price some rule may change for the caller."""
         ...
 
     def __call__(self, offers: Sequence[OfferPrices]) -> ListingPrices:
-        """Effective prices of ``offers``; those at their base price may be left out."""
+        """Effective prices of ``offers``, their exposures logged; those at their base price
+        may be left out."""
+        ...
+
+    def price(self, offers: Sequence[OfferPrices]) -> ListingPrices:
+        """As calling the pricer, without logging the exposures."""
+        ...
+
+    def shown(self, exposures: Sequence[Exposure]) -> None:
+        """Log that the caller was shown prices under ``exposures``."""
         ...
 
 
@@ -92,13 +109,45 @@ def card_prices(
     products: Mapping[str, Sequence[IndexedOffer]], pricer: OfferPricer
 ) -> tuple[dict[str, CardPrice], datetime | None]:
     """The from price of each product of ``products`` (its active offers) a rule may change,
-    by product id.
+    by product id, and when one may change by itself; the exposures shown are logged.
 
     As :func:`bazaar.catalog.model.from_price`: the lowest landed price among offers in
     stock, else among all of them; here with effective unit prices. A product none of whose
     offers the pricer names is left out: its from price is the base one its card already
     shows, so the page neither prices nor re-renders it.
+
+    A product's card depends only on its offers and the pricer's prices, so it is kept in
+    the pricer's memo with the offers it came from, and the next page showing the product
+    with the same offers takes it from there.
     """
+    memo = pricer.memo
+    cards: dict[str, CardPrice] = {}
+    exposures: dict[Exposure, None] = {}
+    missing: dict[str, Sequence[IndexedOffer]] = {}
+    gathered: set[int] = set()  # the memo shares equal exposure tuples (PageMemo.shared)
+    for product_id, offers in products.items():
+        kept = memo.get(product_id)
+        if isinstance(kept, _KeptCard) and (kept.offers is offers or kept.offers == offers):
+            if kept.card is not None:
+                cards[product_id] = kept.card
+            if kept.exposures and id(kept.exposures) not in gathered:
+                gathered.add(id(kept.exposures))
+                exposures.update(dict.fromkeys(kept.exposures))
+        else:
+            missing[product_id] = offers
+    if missing:
+        _price_missing(missing, pricer, cards, exposures, gathered)
+    pricer.shown(tuple(exposures))
+    return cards, pricer.valid_until
+
+
+def _price_missing(
+    products: Mapping[str, Sequence[IndexedOffer]],
+    pricer: OfferPricer,
+    cards: dict[str, CardPrice],
+    exposures: dict[Exposure, None],
+    gathered: set[int],
+) -> None:
     names = pricer.named(o.id for offers in products.values() for o in offers)
     named = [
         OfferPrices(o.id, product_id, (_money(o.price, o.currency),))
@@ -106,20 +155,40 @@ def card_prices(
         for o in offers
         if o.id in names
     ]
-    priced = pricer(named)
+    priced = pricer.price(named)
     prices = priced.prices
-    cards: dict[str, CardPrice] = {}
-    for product_id in dict.fromkeys(n.product_id for n in named):
-        best: tuple[bool, int, IndexedOffer, EffectivePrice | None] | None = None
-        for offer in products[product_id]:
-            effective = prices.get(offer.id)
-            unit = effective.unit_price.amount if effective is not None else offer.price
-            rank = (not offer.in_stock, unit + offer.shipping)
-            if best is None or rank < best[:2]:
-                best = (*rank, offer, effective)
-        if best is not None:
-            cards[product_id] = _card(*best[1:])
-    return cards, priced.valid_until
+    shown = priced.exposures_by_product
+    priced_products = {n.product_id for n in named}
+    for product_id, offers in products.items():
+        card: CardPrice | None = None
+        if product_id in priced_products:
+            card = _best(offers, prices)
+            cards[product_id] = card
+        found = shown.get(product_id, ())
+        if found and id(found) not in gathered:
+            gathered.add(id(found))
+            exposures.update(dict.fromkeys(found))
+        pricer.memo.keep(product_id, _KeptCard(tuple(offers), card, found))
+
+
+def _best(offers: Sequence[IndexedOffer], prices: Mapping[str, EffectivePrice]) -> CardPrice:
+    def ranked(offer: IndexedOffer) -> tuple[bool, int, IndexedOffer, EffectivePrice | None]:
+        effective = prices.get(offer.id)
+        unit = effective.unit_price.amount if effective is not None else offer.price
+        return (not offer.in_stock, unit + offer.shipping, offer, effective)
+
+    # the first of equally ranked offers wins, whatever their prices' rules
+    _, landed, offer, effective = min(map(ranked, offers), key=itemgetter(0, 1))
+    return _card(landed, offer, effective)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptCard:
+    """A product's card as priced from ``offers``, and the exposures showing it counts."""
+
+    offers: tuple[IndexedOffer, ...]
+    card: CardPrice | None  # None: no rule may change the product's price
+    exposures: tuple[Exposure, ...]
 
 
 def _card(landed: int, offer: IndexedOffer, effective: EffectivePrice | None) -> CardPrice:

@@ -138,6 +138,9 @@ class ListingPrices:
     prices: Mapping[str, EffectivePrice]
     exposures: tuple[Exposure, ...]
     valid_until: datetime | None = None
+    # the exposures each product's prices were shown under, by product id (none: absent),
+    # so a page that keeps a product's prices also knows what showing them again exposes
+    exposures_by_product: Mapping[str, tuple[Exposure, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ class PromotionAdjustment:
     """One applied promotion: its rule, a sentence, and where its ``amount`` landed.
 
     ``shares`` maps offer id to the part of ``amount`` taken off that line, in cart order;
-    the shares sum to ``amount``.
+    the shares sum to ``amount``. ``shipping_budget``: the most a budgeted promotion's free
+    shipping may waive, drawn from its budget at order placement; None when unlimited.
     """
 
     promotion_id: str
@@ -168,6 +172,7 @@ class PromotionAdjustment:
     shares: Mapping[str, Money]
     free_shipping_fulfillers: frozenset[str]
     coupon_code: str | None
+    shipping_budget: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -202,9 +207,28 @@ class PricedCart:
             a.promotion_id: a.shares[offer_id] for a in self.adjustments if offer_id in a.shares
         }
 
-    def spend_by_promotion(self) -> dict[str, Money]:
-        """What each applied promotion gives, to draw from its budget at order placement."""
-        return {a.promotion_id: a.amount for a in self.adjustments}
+    def spend_by_promotion(
+        self, shipping_waived: Mapping[str, Money] | None = None
+    ) -> dict[str, Money]:
+        """What each applied promotion gives, to draw from its budget at order placement.
+
+        ``shipping_waived`` is what the quote waived per free-shipping promotion id (known
+        only once shipping is priced); it counts with the discount, so free shipping draws on
+        the budget too. Raises ``ValueError`` for a waiver beyond the promotion's
+        ``shipping_budget`` or by a promotion that gives no free shipping: the quote and
+        this cart disagree.
+        """
+        spend = {a.promotion_id: a.amount for a in self.adjustments}
+        by_id = {a.promotion_id: a for a in self.adjustments}
+        for promotion_id, waived in (shipping_waived or {}).items():
+            adjustment = by_id.get(promotion_id)
+            if adjustment is None or not adjustment.free_shipping_fulfillers:
+                raise ValueError(f"{promotion_id} waives no shipping in this cart")
+            limit = adjustment.shipping_budget
+            if limit is not None and waived > limit:
+                raise ValueError(f"{promotion_id} waived {waived}, more than {limit}")
+            spend[promotion_id] = spend[promotion_id] + waived
+        return spend
 
 
 # --- effective prices -----------------------------------------------------------------------
@@ -245,16 +269,24 @@ def effective_prices(
     book = rules.price_book
     prices: dict[str, EffectivePrice] = {}
     exposures: dict[Exposure, None] = {}
+    by_product: dict[str, dict[Exposure, None]] = {}
     changes = {e.ends_at for e, _ in assignments if e.ends_at is not None}
     for offer in offers:
         found = _effective_price(offer, 1, context, rules, assignments)
         if found is not None:
             prices[offer.offer_id] = found[0]
-            exposures.update(dict.fromkeys(found[1]))
+            if found[1]:
+                exposures.update(dict.fromkeys(found[1]))
+                by_product.setdefault(offer.product_id, {}).update(dict.fromkeys(found[1]))
         change = book.next_change(offer.offer_id, now)
         if change is not None:
             changes.add(change)
-    return ListingPrices(prices, tuple(exposures), min(changes, default=None))
+    return ListingPrices(
+        prices,
+        tuple(exposures),
+        min(changes, default=None),
+        {product_id: tuple(shown) for product_id, shown in by_product.items()},
+    )
 
 
 # --- the cart -------------------------------------------------------------------------------
@@ -336,15 +368,21 @@ def _priced_cart(
             shares[lines[i].offer_id] = Money(amount, currency)
             discounts[i] += amount
         code = coupon_codes.get(promotion.id)
+        explanation = describe(applied.outcome, currency)
+        shipping_budget = None
+        if applied.shipping_budget is not None:
+            shipping_budget = Money(applied.shipping_budget, currency)
+            explanation += f"; shipping waived is drawn from the budget, {shipping_budget} left"
         adjustments.append(
             PromotionAdjustment(
                 promotion.id,
                 promotion.label,
-                describe(applied.outcome, currency) + (f"; with coupon {code}" if code else ""),
+                explanation + (f"; with coupon {code}" if code else ""),
                 Money(applied.amount, currency),
                 shares,
                 applied.outcome.free_shipping_fulfillers,
                 code,
+                shipping_budget,
             )
         )
     priced: list[EffectiveLine] = []

@@ -7,9 +7,10 @@ offer) costs more than the page can afford. But at quantity 1 and for one contex
 sale starts or ends. :func:`shelf_table` therefore resolves every offer a rule names once,
 and :meth:`ShelfTable.price` answers from a dictionary until :attr:`ShelfTable.valid_until`.
 
-It gives exactly what :meth:`PriceBook.resolve` gives at quantity 1 (tested), for contexts
-without experiment variants: price experiments depend on the shopper and are applied by
-:func:`bazaar.pricing.model.effective_prices`.
+It gives exactly what :meth:`PriceBook.resolve` gives at quantity 1 (tested). Price
+experiments depend on the shopper, not on the context: :class:`bazaar.pricing.shelf.ShelfPricer`
+applies the shopper's variants to what the table gives, as
+:func:`bazaar.pricing.model.effective_prices` applies them to what resolution gives.
 """
 
 from __future__ import annotations
@@ -44,16 +45,16 @@ class ShelfTable:
         """True when the table still gives the prices of ``now``."""
         return self.built_at <= now and (self.valid_until is None or now < self.valid_until)
 
-    def price(self, offer_id: str, base_price: Money) -> EffectivePrice | None:
+    def price(self, offer_id: str, base_price: Money | None) -> EffectivePrice | None:
         """The effective price of one unit of ``offer_id``; None when it is ``base_price``
-        (no rule changes it, or the base price is in another currency)."""
+        (no rule changes it, or the base price is missing or in another currency)."""
         resolved = self._offers.get(offer_id)
         if resolved is None:
             return None
         if resolved.listed is not None:
             return resolved.listed
         sale = resolved.sale_price
-        if sale is None or base_price.currency != self.currency:
+        if sale is None or base_price is None or base_price.currency != self.currency:
             return None
         if not sale.unit_price.amount < base_price.amount:
             return None

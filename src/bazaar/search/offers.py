@@ -40,13 +40,43 @@ def encode_offers(offers: Sequence[IndexedOffer]) -> str:
 def decode_offers(stored: Sequence[str | None]) -> list[tuple[IndexedOffer, ...]]:
     """The offers of each stored column value, in order; none for ``None``.
 
-    One JSON parse for them all: a page's worth of small documents parses several times
-    faster as one array than one by one.
+    Equal stored values give the same tuple object, kept until the bounded cache is full: a
+    column value is the document's offers at one version, and the same popular products come
+    back page after page, so most of a page is decoded without parsing. Keeping the object
+    also lets callers memoise what they derive from it cheaply (its strings' hashes are
+    computed once). What is not kept is parsed in one go: a page's worth of small documents
+    parses several times faster as one array than one by one.
     """
-    if not stored:
-        return []
-    pages: list[list[list[Any]]] = _DECODER.decode(
-        "[" + ",".join(value or "[]" for value in stored) + "]"
-    )
-    make = IndexedOffer._make
-    return [tuple(map(make, rows)) for rows in pages]
+    kept = _DECODED
+    decoded: list[tuple[IndexedOffer, ...]] = []
+    missing: dict[str, None] = {}  # in order, once each
+    for value in stored:
+        if not value:
+            decoded.append(())
+            continue
+        offers = kept.get(value)
+        if offers is None:
+            missing[value] = None
+            offers = ()  # filled below
+        decoded.append(offers)
+    if missing:
+        parsed: list[list[list[Any]]] = _DECODER.decode("[" + ",".join(missing) + "]")
+        make = IndexedOffer._make
+        fresh = {value: tuple(map(make, rows)) for value, rows in zip(missing, parsed, strict=True)}
+        if len(kept) + len(fresh) > DECODED_CACHE_SIZE:
+            kept.clear()  # single dictionary operations: safe across request threads
+        kept.update(fresh)
+        decoded = [
+            fresh.get(value or "", offers) for value, offers in zip(stored, decoded, strict=True)
+        ]
+    return decoded
+
+
+# A few hundred bytes each: some MB for the hottest products of any catalog size.
+DECODED_CACHE_SIZE = 16_384
+_DECODED: dict[str, tuple[IndexedOffer, ...]] = {}
+
+
+def forget_decoded_offers() -> None:
+    """Empty the cache :func:`decode_offers` keeps, as after a restart (for measurements)."""
+    _DECODED.clear()
