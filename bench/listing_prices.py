@@ -12,8 +12,9 @@ search, facets, labels and the JSON), exactly as the route does:
 1. ``base``: no pricing at all (what the route did before effective prices);
 2. ``guest``: the prices a guest sees (price lists of no group, sales);
 3. ``business``: a signed-in customer of the ``business`` group (their price list too)
-   assigned to both running experiments, including the statement that reads their group
-   (their exposures go to a no-op log: the real one costs a repeat no statement);
+   assigned to both running experiments, including the statement that reads their group,
+   made in the page's own read transaction as the route makes it (their exposures go to a
+   no-op log: the real one costs a repeat no statement);
 4. ``guest cold`` and ``business cold``: the same pages with nothing kept from an earlier
    one (decoded offers, priced cards), as for products no page has shown since the rules
    or the offers changed, or since the process started.
@@ -155,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"the listing has {len(first.items)} products, not {PAGE}")
 
             def page(
-                audience: Callable[[], Audience] | None, cold: bool = False
+                audience: Callable[[], Audience] | None, cold: bool = False, shared: bool = False
             ) -> Callable[[], object]:
-                def render() -> object:
+                def priced() -> object:
                     pricer = shelf.pricer(audience()) if audience is not None else None
                     if cold and pricer is not None:
                         forget_decoded_offers()
@@ -165,14 +166,24 @@ def main(argv: list[str] | None = None) -> int:
                     listed = container.listing.search(params, pricer)
                     return ProductSearchPage.of(listed).model_dump_json().encode()
 
+                def render() -> object:
+                    # a customer's group is read in the page's read transaction, as
+                    # bazaar.catalog.priced_pages.priced_json resolves a customer's audience
+                    if not shared:
+                        return priced()
+                    with container.db.reading():
+                        return priced()
+
                 return render
 
             calls = {
                 "base": page(None),
                 "guest": page(lambda: shelf.audience(None)),
-                "business": page(lambda: shelf.audience("usr_business")),
+                "business": page(lambda: shelf.audience("usr_business"), shared=True),
                 "guest cold": page(lambda: shelf.audience(None), cold=True),
-                "business cold": page(lambda: shelf.audience("usr_business"), cold=True),
+                "business cold": page(
+                    lambda: shelf.audience("usr_business"), cold=True, shared=True
+                ),
             }
             priced = container.listing.search(params, shelf.pricer(shelf.audience(None)))
             changed = sum(1 for c in priced.prices.values() if c.rule is not None)

@@ -7,19 +7,21 @@ starting makes cached pages unreachable. Every test runs on SQLite and on Postgr
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
 from bazaar.catalog.model import Product
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
-from bazaar.infra.cache import MemoryCache, NamespacedCache
+from bazaar.infra.cache import MemoryCache, NamespacedCache, RedisCache
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.money import Money
 from bazaar.pricing import admin_store, store
@@ -300,11 +302,17 @@ def test_a_cached_page_does_not_outlive_the_start_of_a_sale(
         assert before.json()["offers"][0]["price"] == eur(1000)
         assert before.headers["cache-control"] == "public, max-age=20"
 
-        # When 19 seconds pass, then the cached page is still served
+        # When 19 seconds pass, then the cached page is still served, answered at the edge,
+        # and no browser or CDN is told to keep it past the start of the sale
         clock.advance(19)
         with StatementCounter(timed.db.engine) as sql:
-            assert client.get(path).content == before.content
+            hit = client.get(path)
+        assert hit.content == before.content
         assert sql.count == 0
+        assert hit.headers["cache-control"] == "public, max-age=1"
+        revalidated = client.get(path, headers={"If-None-Match": before.headers["etag"]})
+        assert revalidated.status_code == 304
+        assert revalidated.headers["cache-control"] == "public, max-age=1"
 
         # When the sale starts, then the page shows it: the cached copy expired with it
         clock.advance(1)
@@ -344,3 +352,50 @@ def test_a_listing_card_follows_its_offers_price_and_stock(
     assert (cheaper["price"], cheaper["applied_rule"]) == (eur(700 + shipping[offer_id]), None)
     assert sold_out["price"] == eur(950 + shipping[seller_offer["id"]])
     assert sold_out["applied_rule"] is None
+
+
+@pytest.fixture
+def timed_redis(
+    db_url: str, tmp_path: Path, clock: FixedClock, redis_url: str
+) -> Iterator[Container]:
+    """As ``timed``, with the page cache in Redis: the edge leaves hits to the routes."""
+    container = build(test_settings(db_url, tmp_path), clock=clock)
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"bazaar:test:{uuid.uuid4().hex}:"
+    container.pages = NamespacedCache(RedisCache(client, prefix))
+    yield container
+    container.close()
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def test_a_page_cached_in_redis_keeps_its_capped_max_age_on_hits(
+    timed_redis: Container, clock: FixedClock
+) -> None:
+    with TestClient(create_app(timed_redis, run_dispatcher=False)) as client:
+        # Given a sale ending in 25 seconds, and its page cached in Redis now
+        operator = make_account(timed_redis, Role.OPERATOR)
+        tee = make_product(timed_redis, operator, price=Money(1000, "EUR"))
+        sale = {
+            "offer_id": offer_of(timed_redis, tee),
+            "price": eur(700),
+            "starts_at": T0.isoformat(),
+            "ends_at": (T0 + timedelta(seconds=25)).isoformat(),
+        }
+        created(client.post(SALE_PRICES, json=sale, headers=operator.headers))
+        path = f"/api/v1/products/{tee.id}"
+        first = client.get(path)
+        assert first.headers["cache-control"] == "public, max-age=25"
+
+        # When the route answers from the cache 20 seconds later
+        clock.advance(20)
+        with StatementCounter(timed_redis.db.engine) as sql:
+            hit = client.get(path)
+
+        # Then it is the cached page, sent with what is left of the sale as its max-age
+        assert sql.count == 0
+        assert hit.content == first.content
+        assert hit.json()["offers"][0]["price"] == eur(700)
+        assert hit.headers["cache-control"] == "public, max-age=5"

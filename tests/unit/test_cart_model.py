@@ -10,7 +10,13 @@ import pytest
 
 from bazaar.carts import model
 from bazaar.carts.model import Cart, CartAccess, CartItem, CartStatus, ItemProblem
-from bazaar.carts.quoting import BasePrices, QuoteSettings, checkout_lines, price_cart
+from bazaar.carts.quoting import (
+    BasePrices,
+    FreeShipping,
+    QuoteSettings,
+    checkout_lines,
+    price_cart,
+)
 from bazaar.carts.shipping_rules import (
     RuleInput,
     RuleKind,
@@ -394,3 +400,49 @@ def test_price_cart_names_the_country_when_it_cannot_ship_or_tax() -> None:
         price_cart(lines, offers, "US", settings=SETTINGS, shipping_rules={}, rate_classes={})
 
     assert [e.field for e in failure.value.errors] == ["country"]
+
+
+def test_budgeted_free_shipping_waives_up_to_its_budget_and_records_what_it_took() -> None:
+    # Given two fulfillers' parcels, each under the 50.00 threshold (4.95 shipping each), and
+    # free shipping for both with 6.00 left in the promotion's budget
+    cart = with_items(guest_cart(), ("ofr_a", 1), ("ofr_b", 1))
+    offers = {"ofr_a": offer("ofr_a"), "ofr_b": offer("ofr_b", fulfiller="sel_b")}
+    lines = checkout_lines(cart, offers)
+    waiver = FreeShipping("prm_ship", "Free shipping week", budget=eur(600))
+
+    # When the cart is quoted
+    quote = price_cart(
+        lines,
+        offers,
+        "NL",
+        settings=SETTINGS,
+        shipping_rules={},
+        rate_classes={},
+        free_shipping={"retailer": waiver, "sel_b": waiver},
+    )
+
+    # Then the first fulfiller (by id) ships free and the second pays what the budget left
+    # uncovered, each charge naming the promotion, what it waived and why
+    charges = {c.fulfiller_id: c for c in quote.shipping}
+    assert (charges["retailer"].amount, charges["retailer"].waived) == (eur(0), eur(495))
+    assert (charges["sel_b"].amount, charges["sel_b"].waived) == (eur(390), eur(105))
+    assert {c.rule_id for c in quote.shipping} == {"prm_ship"}
+    assert "4.95 EUR from the promotion's budget" in charges["retailer"].explanation
+    assert "1.05 EUR of 4.95 EUR waived" in charges["sel_b"].explanation
+    assert quote.totals.shipping == eur(390)
+
+
+def test_unbudgeted_free_shipping_waives_everything_and_records_nothing() -> None:
+    cart = with_items(guest_cart(), ("ofr_a", 1))
+    offers = {"ofr_a": offer("ofr_a")}
+    quote = price_cart(
+        checkout_lines(cart, offers),
+        offers,
+        "NL",
+        settings=SETTINGS,
+        shipping_rules={},
+        rate_classes={},
+        free_shipping={"retailer": FreeShipping("prm_ship", "Free shipping week")},
+    )
+    [charge] = quote.shipping
+    assert (charge.amount, charge.waived, charge.rule_id) == (eur(0), None, "prm_ship")

@@ -357,6 +357,42 @@ def test_budget_and_order_maximum_limit_what_a_cart_gets() -> None:
     ]
 
 
+def test_budgeted_free_shipping_may_waive_only_what_is_left_of_the_budget() -> None:
+    # Given free shipping with a budget, 7.00 of it left
+    rules = PricingRules.compile(promotions=[promo("ship", FreeShipping(), budget=eur(100_000))])
+    lines = [line("a", 1000)]
+
+    # When a cart is priced
+    cart = price_cart(lines, context(), rules, remaining_budgets={"ship": eur(700)})
+
+    # Then the waiver may take at most 7.00 off shipping, and the explanation says so
+    [adjustment] = cart.adjustments
+    assert adjustment.shipping_budget == eur(700)
+    assert adjustment.explanation == (
+        "Free shipping from retailer; shipping waived is drawn from the budget, 7.00 EUR left"
+    )
+    # And what the quote waived is what order placement draws, never more than the limit
+    assert cart.spend_by_promotion({"ship": eur(495)}) == {"ship": eur(495)}
+    with pytest.raises(ValueError, match="more than"):
+        cart.spend_by_promotion({"ship": eur(701)})
+    with pytest.raises(ValueError, match="waives no shipping"):
+        cart.spend_by_promotion({"other": eur(1)})
+
+    # And with the budget spent the promotion waives nothing
+    spent = price_cart(lines, context(), rules, remaining_budgets={"ship": eur(0)})
+    assert spent.free_shipping_fulfillers == frozenset()
+    assert [(s.promotion_id, s.reason) for s in spent.set_aside] == [
+        ("ship", SetAsideReason.BUDGET_SPENT)
+    ]
+
+
+def test_free_shipping_without_a_budget_has_no_shipping_limit() -> None:
+    rules = PricingRules.compile(promotions=[promo("ship", FreeShipping())])
+    [adjustment] = price_cart([line("a", 1000)], context(), rules).adjustments
+    assert adjustment.shipping_budget is None
+    assert adjustment.explanation == "Free shipping from retailer"
+
+
 def test_a_variant_can_switch_a_promotion_off() -> None:
     experiment = Experiment(
         "exp_promo", (Variant("on"), Variant("off", promotions_off=frozenset({"pro_1"})))

@@ -24,10 +24,16 @@ from bazaar.kernel.money import Money
 
 @dataclass(frozen=True)
 class FreeShipping:
-    """A fulfiller's shipping waived by a rule (a promotion), named in the quote."""
+    """A fulfiller's shipping waived by a rule (a promotion), named in the quote.
+
+    ``budget``: the most the rule's waivers may take off shipping together in this cart
+    (what is left of the promotion's budget); None when unlimited. A charge beyond it is
+    waived in part, and the quote records what each waiver took (``ShippingCharge.waived``).
+    """
 
     rule_id: str
     label: str
+    budget: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,17 @@ def price_cart(
     ``items[i].…``; see :func:`bazaar.checkout.model.quote` for the guarantees. A fulfiller
     in ``free_shipping`` ships free, the waiving rule named in the quote.
     """
+    if any(w.budget is not None for w in (free_shipping or {}).values()):
+        return _waived_within_budgets(
+            lines,
+            offers,
+            country,
+            settings=settings,
+            shipping_rules=shipping_rules,
+            rate_classes=rate_classes,
+            discounts=discounts,
+            free_shipping=free_shipping or {},
+        )
     fulfillers = {line.fulfiller_id for line in lines}
     rules = {f: tuple(shipping_rules.get(f) or settings.default_shipping) for f in fulfillers}
     for fulfiller, waived in (free_shipping or {}).items():
@@ -157,3 +174,60 @@ def price_cart(
         )
     except ValidationFailed as exc:
         raise type(exc)(exc.detail, errors=[_cart_field(e) for e in exc.errors]) from exc
+
+
+def _waived_within_budgets(
+    lines: Sequence[CheckoutLine],
+    offers: Mapping[str, CheckoutOffer],
+    country: str,
+    *,
+    settings: QuoteSettings,
+    shipping_rules: Mapping[str, Sequence[ShippingRule]],
+    rate_classes: Mapping[str, RateClass],
+    discounts: Sequence[Discount],
+    free_shipping: Mapping[str, FreeShipping],
+) -> Quote:
+    """:func:`price_cart` when a waiver has a budget: what each waived fulfiller would pay
+    is priced first, then waived up to the rule's budget (fulfillers in id order), each
+    charge recording what it had waived so order placement draws exactly that."""
+    unwaived = price_cart(
+        lines,
+        offers,
+        country,
+        settings=settings,
+        shipping_rules=shipping_rules,
+        rate_classes=rate_classes,
+        discounts=discounts,
+    )
+    charged = {c.fulfiller_id: c.amount for c in unwaived.shipping}
+    left = {w.rule_id: w.budget for w in free_shipping.values()}
+    waived: dict[str, Money] = {}
+    rules = dict(shipping_rules)
+    for fulfiller in sorted(f for f in free_shipping if f in charged):
+        waiver, charge = free_shipping[fulfiller], charged[fulfiller]
+        room = left[waiver.rule_id]
+        take = charge if room is None else min(charge, room)
+        label = waiver.label
+        if room is not None:
+            left[waiver.rule_id] = room - take
+            waived[fulfiller] = take
+            label += (
+                f" ({take} from the promotion's budget)"
+                if take == charge
+                else f" ({take} of {charge} waived: what is left of the promotion's budget)"
+            )
+        rules[fulfiller] = (ShippingRule(waiver.rule_id, label, flat_rate=charge - take),)
+    quoted = price_cart(
+        lines,
+        offers,
+        country,
+        settings=settings,
+        shipping_rules=rules,
+        rate_classes=rate_classes,
+        discounts=discounts,
+    )
+    shipping = tuple(
+        replace(c, waived=waived[c.fulfiller_id]) if c.fulfiller_id in waived else c
+        for c in quoted.shipping
+    )
+    return replace(quoted, shipping=shipping)

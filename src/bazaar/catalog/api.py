@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -106,12 +107,16 @@ def _is_staff(who: object) -> bool:
     return getattr(who, "role", None) in (Role.OPERATOR, Role.REVIEWER)
 
 
-async def _audience(c: Container, who: Principal | None) -> Audience:
-    """Who the prices are for: a signed-in user's group and experiments, else a guest's."""
+def _audience(c: Container, who: Principal | None) -> Audience | Callable[[], Audience]:
+    """Who the prices are for: a signed-in user's group and experiments, else a guest's.
+
+    A guest's is resolved here (no IO once the rules are compiled); a customer's is left to
+    :func:`priced_json`, which reads the group in the page's own read transaction.
+    """
     customer_id = who.id if who is not None and who.kind == "user" and not who.is_staff else None
     if customer_id is None and c.shelf_pricing.rules_loaded:
         return c.shelf_pricing.audience(None)  # no IO: stay on the event loop
-    return await run_in_threadpool(c.shelf_pricing.audience, customer_id)
+    return partial(c.shelf_pricing.audience, customer_id)
 
 
 # --- search and product pages ----------------------------------------------------------------
@@ -165,9 +170,9 @@ async def search_products(
         cursor=cursor,
     )
 
-    audience = await _audience(c, who)
+    audience = _audience(c, who)
 
-    def render() -> tuple[bytes, datetime | None]:
+    def render(audience: Audience) -> tuple[bytes, datetime | None]:
         page = c.listing.search(params, c.shelf_pricing.pricer(audience))
         return ProductSearchPage.of(page).model_dump_json().encode(), page.valid_until
 
@@ -179,6 +184,7 @@ async def search_products(
         ttl_s=c.settings.cache_ttl_s,
         clock=c.clock,
         render=render,
+        reading=c.db.reading,
     )
 
 
@@ -191,15 +197,16 @@ async def get_product(
     request: Request, c: ContainerDep, product_id: ProductId, who: OptionalPrincipal
 ) -> Response:
     staff = _is_staff(who)
-    audience = await _audience(c, who)
+    audience = _audience(c, who)
 
-    def render() -> tuple[bytes, datetime | None]:
+    def render(audience: Audience) -> tuple[bytes, datetime | None]:
         view = c.catalog.product_view(product_id, staff=staff)
         priced = price_product(view, c.shelf_pricing.pricer(audience))
         return ProductDetailOut.of(priced).model_dump_json().encode(), priced.valid_until
 
     if staff:  # staff also see drafts: never cached; prices as a guest sees them
-        body, _ = await run_in_threadpool(render)
+        guest = audience if isinstance(audience, Audience) else await run_in_threadpool(audience)
+        body, _ = await run_in_threadpool(render, guest)
         return Response(body, media_type="application/json", headers=NO_STORE)
     return await priced_json(
         request,
@@ -209,6 +216,7 @@ async def get_product(
         ttl_s=c.settings.cache_ttl_s,
         clock=c.clock,
         render=render,
+        reading=c.db.reading,
     )
 
 
@@ -220,9 +228,9 @@ async def get_product(
 async def list_offers(
     request: Request, c: ContainerDep, product_id: ProductId, who: OptionalPrincipal
 ) -> Response:
-    audience = await _audience(c, who)
+    audience = _audience(c, who)
 
-    def render() -> tuple[bytes, datetime | None]:
+    def render(audience: Audience) -> tuple[bytes, datetime | None]:
         view = c.catalog.product_view(product_id)
         priced = price_product(view, c.shelf_pricing.pricer(audience))
         fulfillers = dict(view.fulfillers)
@@ -240,6 +248,7 @@ async def list_offers(
         ttl_s=c.settings.cache_ttl_s,
         clock=c.clock,
         render=render,
+        reading=c.db.reading,
     )
 
 

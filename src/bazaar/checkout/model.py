@@ -124,6 +124,9 @@ class ShippingCharge:
     tax_rate: Decimal
     tax: Money
     total: Money  # tax included
+    # what a budgeted free-shipping rule (``rule_id``) took off the charge, in the price
+    # basis: order placement draws it from that rule's budget
+    waived: Money | None = None
 
 
 @dataclass(frozen=True)

@@ -70,4 +70,5 @@ class PricingPort(Protocol):
         unit_id: str,
         revenue: Money,
         now: datetime,
+        shipping: Sequence[Any] = (),
     ) -> None: ...

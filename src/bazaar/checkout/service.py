@@ -265,6 +265,7 @@ class CheckoutService(PaymentRecording):
                     unit_id=cart.owner_id or cart.id,
                     revenue=order.grand_total,
                     now=now,
+                    shipping=quote.shipping,  # free shipping draws what it waived
                 )
             payment = self._payments.start(uow.conn, new_id("pay"), order_id, order.grand_total)
             # the cart as priced: a change made meanwhile (another tab) refuses the order

@@ -132,6 +132,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         pages=container.pages,
         routes=cached_routes(container.pages, container.pricing_rules),
         ttl_s=settings.cache_ttl_s,
+        clock=container.clock,
     )
     app.add_middleware(
         EdgeMiddleware,

@@ -10,14 +10,21 @@ canonical order, under a namespace version):
 
 Cached reads run on the event loop when the cache is in-process (a hit costs microseconds, far
 less than a hop to the thread pool); database queries and Redis lookups run in the thread pool.
+
+A page whose content changes by itself at a known moment (prices when a sale ends) is stored
+in an envelope with that moment (:func:`pack_page`), so a hit, wherever it is answered and
+whichever cache holds it (memory or Redis), tells browsers and CDNs to keep it no longer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request, Response
@@ -25,8 +32,41 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bazaar.infra.cache import NamespacedCache
+from bazaar.kernel.clock import Clock, SystemClock
 
-PUBLIC_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60"
+PUBLIC_MAX_AGE_S = 30
+PUBLIC_CACHE_CONTROL = f"public, max-age={PUBLIC_MAX_AGE_S}, stale-while-revalidate=60"
+
+# A NUL byte, which no JSON text (nor UTF-8 BOM) starts with, then the version and the
+# moment the page expires (milliseconds since the epoch, unsigned big-endian).
+_ENVELOPE = b"\x00p1"
+_EXPIRY = struct.Struct(">Q")
+_HEADER_SIZE = len(_ENVELOPE) + _EXPIRY.size
+
+
+def pack_page(body: bytes, expires_at: datetime | None) -> bytes:
+    """What to store for ``body``: itself, or an envelope with the moment it expires."""
+    if expires_at is None:
+        return body
+    return _ENVELOPE + _EXPIRY.pack(max(0, round(expires_at.timestamp() * 1000))) + body
+
+
+def unpack_page(stored: bytes) -> tuple[bytes, float | None]:
+    """The page and its expiry (seconds since the epoch; None: none) from :func:`pack_page`'s
+    bytes, or from bytes stored plainly (which are never an envelope: JSON never starts with
+    a NUL byte)."""
+    if not stored.startswith(_ENVELOPE):
+        return stored, None
+    (expires_ms,) = _EXPIRY.unpack_from(stored, len(_ENVELOPE))
+    return stored[_HEADER_SIZE:], expires_ms / 1000
+
+
+def public_cache_control(seconds_left: float | None) -> str:
+    """``Cache-Control`` of a public page; with ``seconds_left`` until its content changes,
+    no browser or CDN may keep (or serve stale) what would outlive it."""
+    if seconds_left is None:
+        return PUBLIC_CACHE_CONTROL
+    return f"public, max-age={max(0, min(PUBLIC_MAX_AGE_S, math.floor(seconds_left)))}"
 
 
 def etag_for(body: bytes) -> str:
@@ -39,8 +79,12 @@ def page_key(path: str, query_string: bytes) -> str:
     return path + "?" + urlencode(pairs)
 
 
-def _public_headers(etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": "Accept-Encoding"}
+def _public_headers(etag: str, seconds_left: float | None = None) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Cache-Control": public_cache_control(seconds_left),
+        "Vary": "Accept-Encoding",
+    }
 
 
 def _if_none_match(header: str) -> set[str]:
@@ -100,16 +144,24 @@ class CachedPagesMiddleware:
     Only anonymous GET requests are served here (what a signed-in caller sees may differ
     later, e.g. staff views and customer prices); everything else, and every miss, goes on to
     the app. Only in-process caches are read here: a Redis lookup would block the event loop,
-    so with Redis the route's own cache-aside (in the thread pool) does the work.
+    so with Redis the route's own cache-aside (in the thread pool) does the work. A page
+    stored with its expiry (:func:`pack_page`) is sent with ``max-age`` capped by it.
     """
 
     def __init__(
-        self, app: ASGIApp, *, pages: NamespacedCache, routes: Sequence[CachedRoute], ttl_s: float
+        self,
+        app: ASGIApp,
+        *,
+        pages: NamespacedCache,
+        routes: Sequence[CachedRoute],
+        ttl_s: float,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
         self.pages = pages
         self.routes = tuple(routes)
         self.enabled = ttl_s > 0 and pages.cache.in_process
+        self.clock: Clock = clock or SystemClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.enabled and scope["type"] == "http" and scope["method"] == "GET":
@@ -134,12 +186,14 @@ class CachedPagesMiddleware:
         key = self.pages.key(
             route.namespace_for(scope["path"]), page_key(scope["path"], scope["query_string"])
         )
-        body = self.pages.cache.get(key)
-        if body is None:
+        stored = self.pages.cache.get(key)
+        if stored is None:
             return False
         scope["bazaar.route_template"] = route.template
+        body, expires_at = unpack_page(stored)
         etag = etag_for(body)
-        headers = [(k.lower().encode(), v.encode()) for k, v in _public_headers(etag).items()]
+        left = None if expires_at is None else expires_at - self.clock.now().timestamp()
+        headers = [(k.lower().encode(), v.encode()) for k, v in _public_headers(etag, left).items()]
         if etag in _if_none_match(if_none_match):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})

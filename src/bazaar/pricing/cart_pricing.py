@@ -5,9 +5,10 @@ needs for one cart (the compiled rules from the cache; the shopper's group, coup
 remaining budgets, each read only when the cart or the rules need it) and hands back the
 effective unit prices, the discounts and free shipping. At order placement,
 :meth:`PricingEngine.commit` turns the quote's decision into facts inside checkout's
-transaction: one use per applied coupon and the spend of every budgeted promotion, each by
-a conditional update, so 300 shoppers racing for a coupon limited to 100 uses get exactly
-100 orders; and the experiment conversions the order counts for.
+transaction: one use per applied coupon and the spend of every budgeted promotion (its
+discount and the shipping its free shipping waived), each by a conditional update, so 300
+shoppers racing for a coupon limited to 100 uses get exactly 100 orders; and the experiment
+conversions the order counts for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from bazaar.carts.model import Cart
 from bazaar.carts.quoting import FreeShipping, PricedLines
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.model import CheckoutLine
+from bazaar.checkout.model import CheckoutLine, ShippingCharge
 from bazaar.infra.db import Database
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, ValidationFailed
@@ -149,7 +150,7 @@ class PricingEngine:
             remaining_budgets={pid: Money(n, cart.currency) for pid, n in left.items()},
         )
         free = {
-            fulfiller: FreeShipping(a.promotion_id, a.label)
+            fulfiller: FreeShipping(a.promotion_id, a.label, a.shipping_budget)
             for a in priced.adjustments
             for fulfiller in sorted(a.free_shipping_fulfillers)
         }
@@ -207,10 +208,12 @@ class PricingEngine:
         unit_id: str,
         revenue: Money,
         now: datetime,
+        shipping: Sequence[ShippingCharge] = (),
     ) -> None:
         """Make the quote's decision a fact, in the caller's transaction.
 
-        One use per applied coupon, each promotion's spend drawn from its budget, and one
+        One use per applied coupon, each promotion's spend drawn from its budget (its
+        discount plus the shipping it waived in ``shipping``, the quote's charges), and one
         conversion per experiment the shopper was exposed to. Raises ``CouponUnavailable``
         (409 on ``coupon_code``) or ``PromotionBudgetSpent`` (409): the caller's transaction
         then rolls back, the order with it, and the shopper quotes again.
@@ -235,7 +238,15 @@ class PricingEngine:
                     f"Coupon {applied} has been used up",
                     errors=[FieldError("coupon_code", "Used up", "used_up")],
                 )
-        for promotion_id, amount in sorted(outcome.spend_by_promotion().items()):
+        waived: dict[str, Money] = {}
+        for charge in shipping:
+            waiver = priced.free_shipping.get(charge.fulfiller_id)
+            if waiver is not None and charge.waived is not None:
+                before = waived.get(waiver.rule_id, Money.zero(charge.waived.currency))
+                waived[waiver.rule_id] = before + charge.waived
+        # Discount and waived shipping in one conditional update per promotion, so racing
+        # orders can never together draw more than the budget.
+        for promotion_id, amount in sorted(outcome.spend_by_promotion(waived).items()):
             if amount.is_zero():
                 continue
             if not store.spend_budget(

@@ -1,33 +1,33 @@
 """The pricing core: every price a customer sees, and every discount a cart gets.
 
-Pure Python; ``now`` is an input. :func:`effective_prices` prices many offers at quantity 1
-(product and listing pages, price facets): price lists, sale prices and price experiments,
-but no cart promotions, which depend on the cart. :func:`price_cart` prices a cart's lines
-(quantity tiers included) and applies promotions, each adjustment with its rule and a
-sentence. The service builds the inputs - a :class:`PricingContext` (shopper, channel,
-coupons entered with their usage counts, first order or not), one :class:`PricingLine` per
-cart line (product, brand, seller, the category and its ancestors, base prices) - and
-keeps :class:`PricingRules` compiled and cached until a rule changes.
+Pure Python; ``now`` is an input. This module is the core's entry point (it re-exports the
+inputs of :mod:`bazaar.pricing.inputs` and the results of :mod:`bazaar.pricing.priced_cart`).
+:func:`effective_prices` prices many offers at quantity 1 (product and listing pages, price
+facets): price lists, sale prices and price experiments, but no cart promotions, which
+depend on the cart. :func:`price_cart` prices a cart's lines (quantity tiers included) and
+applies promotions, each adjustment with its rule and a sentence. The service builds the
+inputs - a :class:`PricingContext` (shopper, channel, coupons entered with their usage
+counts, first order or not), one :class:`PricingLine` per cart line (product, brand,
+seller, the category and its ancestors, base prices) - and keeps :class:`PricingRules`
+compiled and cached until a rule changes.
 
 Hand-over to the checkout quote, which computes VAT after discounts:
-:func:`reprice_checkout_lines` puts the effective unit prices in the checkout lines;
-:func:`to_discounts` gives one line ``Discount`` per promotion and line (order-level
-promotions are spread here, so quote, cart page and order agree on which line - and so
-which VAT rate - each cent came off); :attr:`PricedCart.free_shipping_fulfillers` names the
-fulfillers whose shipping charge the quote must waive; :meth:`PricedCart.spend_by_promotion`
-is what order placement draws from budgets (see :mod:`bazaar.pricing.stacking`).
+:func:`reprice_checkout_lines`, :func:`to_discounts`,
+:attr:`PricedCart.free_shipping_fulfillers` and :meth:`PricedCart.spend_by_promotion` (what
+order placement draws from budgets, see :mod:`bazaar.pricing.stacking`); see
+:mod:`bazaar.pricing.priced_cart`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bazaar.checkout.model import MAX_QUANTITY, CheckoutLine, Discount
+from bazaar.checkout.model import MAX_QUANTITY
 from bazaar.kernel.errors import CurrencyMismatch, FieldError, ValidationFailed
 from bazaar.kernel.money import Money
-from bazaar.pricing.coupons import CouponProblem, EnteredCoupon, RejectedCoupon, accept_coupons
+from bazaar.pricing.coupons import CouponProblem, RejectedCoupon, accept_coupons
 from bazaar.pricing.experiments import (
     Experiment,
     Exposure,
@@ -36,94 +36,34 @@ from bazaar.pricing.experiments import (
     assign_variants,
     promotions_switched_off,
 )
-from bazaar.pricing.price_lists import EffectivePrice, PriceBook, PriceList, SalePrice
-from bazaar.pricing.promotions import Promotion, PromotionLine, describe, evaluate
-from bazaar.pricing.stacking import PromotionSet, SetAside, Stacking, stack_promotions
+from bazaar.pricing.inputs import OfferPrices, PricingContext, PricingLine, PricingRules
+from bazaar.pricing.price_lists import EffectivePrice
+from bazaar.pricing.priced_cart import (
+    EffectiveLine,
+    PricedCart,
+    PromotionAdjustment,
+    reprice_checkout_lines,
+    to_discounts,
+)
+from bazaar.pricing.promotions import PromotionLine, describe, evaluate
+from bazaar.pricing.stacking import Stacking, stack_promotions
 
-# --- inputs ---------------------------------------------------------------------------------
+__all__ = [
+    "EffectiveLine",
+    "ListingPrices",
+    "OfferPrices",
+    "PricedCart",
+    "PricingContext",
+    "PricingLine",
+    "PricingRules",
+    "PromotionAdjustment",
+    "effective_prices",
+    "price_cart",
+    "reprice_checkout_lines",
+    "to_discounts",
+]
 
-
-@dataclass(frozen=True)
-class PricingContext:
-    """Who is buying, where and when. ``cart_id`` identifies guests for experiments.
-
-    Raises ``ValidationFailed`` on ``currency`` (unknown) or ``now`` (naive).
-    """
-
-    currency: str
-    channel_id: str
-    now: datetime
-    customer_id: str | None = None
-    customer_group: str | None = None  # None: a guest, who gets no group-only prices
-    cart_id: str | None = None
-    is_first_order: bool = False
-    coupons: tuple[EnteredCoupon, ...] = ()
-
-    def __post_init__(self) -> None:
-        Money.zero(self.currency)
-        if not isinstance(self.now, datetime) or self.now.utcoffset() is None:
-            raise ValidationFailed.on("now", "Must be a timezone-aware datetime", "naive")
-
-    @property
-    def unit_id(self) -> str | None:
-        """Who experiments assign: the customer, else the cart."""
-        return self.customer_id or self.cart_id
-
-
-@dataclass(frozen=True)
-class OfferPrices:
-    """An offer on a listing or product page: its base price in each currency it has."""
-
-    offer_id: str
-    product_id: str
-    base_prices: tuple[Money, ...]
-
-
-@dataclass(frozen=True)
-class PricingLine:
-    """One cart line with what promotions look at; ``category_ids`` include the ancestors."""
-
-    offer_id: str
-    product_id: str
-    seller_id: str  # the fulfiller: free shipping is granted per fulfiller
-    quantity: int
-    base_prices: tuple[Money, ...]
-    category_ids: frozenset[str] = frozenset()
-    brand_id: str | None = None
-
-
-@dataclass(frozen=True)
-class PricingRules:
-    """Everything that sets prices, compiled once; immutable, cacheable, thread-safe."""
-
-    price_book: PriceBook = field(default_factory=PriceBook)
-    promotions: PromotionSet = field(default_factory=PromotionSet)
-    experiments: tuple[Experiment, ...] = ()
-
-    @classmethod
-    def compile(
-        cls,
-        *,
-        price_lists: Iterable[PriceList] = (),
-        sale_prices: Iterable[SalePrice] = (),
-        promotions: Iterable[Promotion] = (),
-        experiments: Iterable[Experiment] = (),
-    ) -> PricingRules:
-        """Index the rules for fast quotes; the order they are given in never matters
-        (experiments that both change one product's price apply in id order).
-
-        Raises ``ValidationFailed`` on duplicate ids (``price_lists[i].id``,
-        ``promotions[i].id``, ``experiments[i].id``).
-        """
-        found = tuple(experiments)
-        for i, experiment in enumerate(found):
-            if experiment.id in {e.id for e in found[:i]}:
-                raise ValidationFailed.on(f"experiments[{i}].id", "Listed twice", "duplicate")
-        ordered = tuple(sorted(found, key=lambda e: e.id))
-        return cls(PriceBook(price_lists, sale_prices), PromotionSet(promotions), ordered)
-
-
-# --- results --------------------------------------------------------------------------------
+# --- effective prices -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -141,97 +81,6 @@ class ListingPrices:
     # the exposures each product's prices were shown under, by product id (none: absent),
     # so a page that keeps a product's prices also knows what showing them again exposes
     exposures_by_product: Mapping[str, tuple[Exposure, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EffectiveLine:
-    """A priced line: ``total = subtotal - discount``; the discount's parts are the
-    adjustments' shares of this line (:meth:`PricedCart.discounts_on`)."""
-
-    offer_id: str
-    quantity: int
-    price: EffectivePrice
-    subtotal: Money
-    discount: Money
-    total: Money
-
-
-@dataclass(frozen=True)
-class PromotionAdjustment:
-    """One applied promotion: its rule, a sentence, and where its ``amount`` landed.
-
-    ``shares`` maps offer id to the part of ``amount`` taken off that line, in cart order;
-    the shares sum to ``amount``. ``shipping_budget``: the most a budgeted promotion's free
-    shipping may waive, drawn from its budget at order placement; None when unlimited.
-    """
-
-    promotion_id: str
-    label: str
-    explanation: str
-    amount: Money
-    shares: Mapping[str, Money]
-    free_shipping_fulfillers: frozenset[str]
-    coupon_code: str | None
-    shipping_budget: Money | None = None
-
-
-@dataclass(frozen=True)
-class PricedCart:
-    """The outcome of :func:`price_cart`. Amounts are in ``currency``, before VAT.
-
-    ``total = subtotal - discount``, each the sum over ``lines``; ``discount`` is also the sum
-    of the adjustments' amounts.
-    """
-
-    currency: str
-    lines: tuple[EffectiveLine, ...]
-    adjustments: tuple[PromotionAdjustment, ...]
-    set_aside: tuple[SetAside, ...]
-    rejected_coupons: tuple[RejectedCoupon, ...]
-    exposures: tuple[Exposure, ...]
-    free_shipping_fulfillers: frozenset[str]
-    subtotal: Money
-    discount: Money
-    total: Money
-
-    def line(self, offer_id: str) -> EffectiveLine:
-        """The line of ``offer_id``; raises ``KeyError`` when the cart has none."""
-        for line in self.lines:
-            if line.offer_id == offer_id:
-                return line
-        raise KeyError(offer_id)
-
-    def discounts_on(self, offer_id: str) -> dict[str, Money]:
-        """What each promotion took off the line of ``offer_id``, by promotion id."""
-        return {
-            a.promotion_id: a.shares[offer_id] for a in self.adjustments if offer_id in a.shares
-        }
-
-    def spend_by_promotion(
-        self, shipping_waived: Mapping[str, Money] | None = None
-    ) -> dict[str, Money]:
-        """What each applied promotion gives, to draw from its budget at order placement.
-
-        ``shipping_waived`` is what the quote waived per free-shipping promotion id (known
-        only once shipping is priced); it counts with the discount, so free shipping draws on
-        the budget too. Raises ``ValueError`` for a waiver beyond the promotion's
-        ``shipping_budget`` or by a promotion that gives no free shipping: the quote and
-        this cart disagree.
-        """
-        spend = {a.promotion_id: a.amount for a in self.adjustments}
-        by_id = {a.promotion_id: a for a in self.adjustments}
-        for promotion_id, waived in (shipping_waived or {}).items():
-            adjustment = by_id.get(promotion_id)
-            if adjustment is None or not adjustment.free_shipping_fulfillers:
-                raise ValueError(f"{promotion_id} waives no shipping in this cart")
-            limit = adjustment.shipping_budget
-            if limit is not None and waived > limit:
-                raise ValueError(f"{promotion_id} waived {waived}, more than {limit}")
-            spend[promotion_id] = spend[promotion_id] + waived
-        return spend
-
-
-# --- effective prices -----------------------------------------------------------------------
 
 
 def _effective_price(
@@ -487,39 +336,3 @@ def price_cart(
     ]
     cart = _priced_cart(lines, prices, stacking, coupon_codes, currency)
     return replace(cart, rejected_coupons=tuple(rejected), exposures=exposures)
-
-
-# --- hand-over to checkout ------------------------------------------------------------------
-
-
-def to_discounts(cart: PricedCart) -> list[Discount]:
-    """The cart's promotions as checkout ``Discount`` s, one per promotion and line.
-
-    Every discount names its line (``offer_id``), so the checkout quote applies exactly
-    the shares of :func:`price_cart`; their sum is ``cart.discount`` and none exceeds its
-    line, so the quote caps nothing. Free shipping is not a ``Discount``: see
-    :attr:`PricedCart.free_shipping_fulfillers`.
-    """
-    return [
-        Discount(adjustment.promotion_id, adjustment.label, amount, offer_id)
-        for adjustment in cart.adjustments
-        for offer_id, amount in adjustment.shares.items()
-    ]
-
-
-def reprice_checkout_lines(lines: Sequence[CheckoutLine], cart: PricedCart) -> list[CheckoutLine]:
-    """``lines`` with each unit price replaced by the cart's effective unit price.
-
-    Raises ``ValidationFailed`` on ``lines[i].offer_id`` for a line the cart did not price,
-    or ``lines[i].quantity`` when the quantities differ (tiers depend on them).
-    """
-    by_offer = {line.offer_id: line for line in cart.lines}
-    repriced: list[CheckoutLine] = []
-    for i, line in enumerate(lines):
-        effective = by_offer.get(line.offer_id)
-        if effective is None:
-            raise ValidationFailed.on(f"lines[{i}].offer_id", "Not priced", "unknown_line")
-        if effective.quantity != line.quantity:
-            raise ValidationFailed.on(f"lines[{i}].quantity", "Priced for another", "stale")
-        repriced.append(replace(line, unit_price=effective.price.unit_price))
-    return repriced

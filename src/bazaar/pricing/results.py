@@ -66,6 +66,11 @@ class AdjustmentOut(BaseModel):
     shares: list[ShareOut] = Field(description="Where the amount came off, line by line")
     free_shipping_fulfillers: list[str]
     coupon_code: str | None
+    shipping_budget: MoneyModel | None = Field(
+        default=None,
+        description="The most this promotion's free shipping may waive: what is left of its "
+        "budget (absent: no budget)",
+    )
 
     @classmethod
     def of(cls, adjustment: PromotionAdjustment) -> AdjustmentOut:
@@ -80,6 +85,11 @@ class AdjustmentOut(BaseModel):
             ],
             free_shipping_fulfillers=sorted(adjustment.free_shipping_fulfillers),
             coupon_code=adjustment.coupon_code,
+            shipping_budget=(
+                MoneyModel.of(adjustment.shipping_budget)
+                if adjustment.shipping_budget is not None
+                else None
+            ),
         )
 
 

@@ -12,7 +12,9 @@ one rules version. Its :attr:`Audience.cache_key` says who may share the page:
   every request so that each exposure is logged.
 
 Prices come from the in-memory rules: pricing a page costs no SQL statement, and knowing a
-signed-in customer's group costs one.
+signed-in customer's group costs one, read afresh on every page (a group change applies to
+the customer's next page) and inside the page's own read transaction when the caller opened
+one (``Database.reading``), so it costs no connection or transaction of its own.
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ class ShelfPricing:
         """The audience of a guest (``None``) or a signed-in customer.
 
         A guest costs no statement once the rules are compiled; a customer costs one (their
-        group). Experiments assign customers by their id; guests see control prices.
+        group), in the caller's read transaction inside ``Database.reading``. Experiments
+        assign customers by their id; guests see control prices.
         """
         rules, version = self._rules.snapshot()
         now = self._clock.now()

@@ -11,7 +11,10 @@ Pure Python. The rules, in the order a quote applies them:
    a forgotten input can never overspend. The remaining budget is read before the quote and
    decremented atomically at order placement (``UPDATE ... WHERE remaining >= :spent``, then
    re-quote if no row matched): that, not this module, keeps concurrent checkouts within
-   the budget.
+   the budget. Free shipping draws on the same budget: what is left of it after the
+   promotion's discount is the most its waivers may take off shipping
+   (:attr:`AppliedPromotion.shipping_budget`), and a promotion with nothing left is set
+   aside (``budget_spent``) like any other.
 3. **Combinable promotions stack.** Their amounts add up. Taken in rank order, each line
    discount is capped by what is left of its line, each order discount is spread over its
    scope lines in proportion to what is left of them, and the running total is capped by
@@ -244,11 +247,14 @@ class AppliedPromotion(NamedTuple):
     """A promotion as it landed: line shares (line index, minor units) summing to ``amount``.
 
     ``outcome`` is what it gave alone, with ``notes`` on how stacking reduced it.
+    ``shipping_budget``: for a budgeted promotion that waives shipping, the most its waivers
+    may take off (what is left of the budget after ``amount``); None when unlimited.
     """
 
     outcome: PromotionOutcome
     line_amounts: tuple[tuple[int, int], ...]
     amount: int
+    shipping_budget: int | None = None
 
     @property
     def promotion(self) -> Promotion:
@@ -342,7 +348,8 @@ def stack_promotions(
     discounts exceed its subtotal; the total never exceeds ``max_order_discount``; no
     promotion exceeds its ``max_discount`` or remaining budget; every applied promotion's
     line shares sum to its amount; the result does not depend on the order of
-    ``outcomes``. Every outcome is either applied or set aside with a reason.
+    ``outcomes``; a budgeted promotion's discount plus its ``shipping_budget`` never exceed
+    its remaining budget. Every outcome is either applied or set aside with a reason.
     """
     ranked = sorted(outcomes, key=lambda o: rank_key(o.promotion))
     set_aside: list[SetAside] = []
@@ -376,7 +383,7 @@ def stack_promotions(
             for a in together.applied
         ]
         set_aside += together.set_aside
-        return Stacking(alone.applied, tuple(set_aside))
+        return _with_shipping_budgets(alone.applied, set_aside, remaining_budgets)
     if alone is not None:
         set_aside += alone.set_aside
         set_aside += [
@@ -384,4 +391,24 @@ def stack_promotions(
             for a in alone.applied
         ]
     set_aside += together.set_aside
-    return Stacking(together.applied, tuple(set_aside))
+    return _with_shipping_budgets(together.applied, set_aside, remaining_budgets)
+
+
+def _with_shipping_budgets(
+    applied: Sequence[AppliedPromotion],
+    set_aside: list[SetAside],
+    remaining_budgets: Mapping[str, int],
+) -> Stacking:
+    """The winners, each budgeted free shipping limited to what its discount left over.
+
+    The shipping charge is priced after this (it depends on the destination), so the
+    quote applies the limit and order placement draws what was actually waived. A
+    promotion's amount never exceeds its remaining budget, so the limit is never negative.
+    """
+    kept = [
+        a._replace(shipping_budget=max(0, remaining_budgets.get(a.promotion.id, 0)) - a.amount)
+        if a.promotion.budget is not None and a.outcome.free_shipping_fulfillers
+        else a
+        for a in applied
+    ]
+    return Stacking(tuple(kept), tuple(set_aside))
