@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(1200, ge=0)  # 0 disables
     log_level: str = "INFO"
     log_json: bool = True
+    # FastAPI's native OpenTelemetry spans and metrics, through the providers an OpenTelemetry
+    # SDK set up in the process; off, a request skips even the check for them
+    opentelemetry: bool = False
 
     # identity
     token_ttl_s: int = Field(86_400, ge=60)

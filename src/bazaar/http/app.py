@@ -80,7 +80,9 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
             container.listing_workers.stop()
             container.pricing_refresher.stop()
 
+    telemetry = settings.opentelemetry
     app = FastAPI(
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
         title="Bazaar",
         version=__version__,
         description=DESCRIPTION,

@@ -75,6 +75,9 @@ class EdgeMiddleware:
         self.max_body_bytes = max_body_bytes
         # Paths (full match) allowed a body of another size than max_body_bytes, e.g. uploads.
         self.body_limits = tuple(body_limits)
+        # (method, route template, status) -> its latency histogram: labelling a metric costs
+        # more than observing it, and the set of keys is bounded by the routes
+        self._durations: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,7 +101,7 @@ class EdgeMiddleware:
                 out.append((b"x-request-id", request_id.encode()))
                 out.extend(h for h in _STATIC_HEADERS if h[0] not in names)
                 if b"content-security-policy" not in names:
-                    out.append((b"content-security-policy", _csp_for(path, out).encode()))
+                    out.append((b"content-security-policy", _csp_for(path, out)))
                 if b"cache-control" not in names:
                     out.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": out}
@@ -125,10 +128,18 @@ class EdgeMiddleware:
             template = (
                 getattr(route, "path", None) or scope.get("bazaar.route_template") or "unmatched"
             )
-            self.metrics.request_duration.labels(
-                scope["method"], template, str(status_holder[0])
-            ).observe(time.perf_counter() - started)
+            self._duration(scope["method"], template, status_holder[0]).observe(
+                time.perf_counter() - started
+            )
             reset_request_id(token)
+
+    def _duration(self, method: str, template: str, status: int) -> Any:
+        key = (method, template, status)
+        histogram = self._durations.get(key)
+        if histogram is None:
+            histogram = self.metrics.request_duration.labels(method, template, str(status))
+            self._durations[key] = histogram
+        return histogram
 
     def _body_limit(self, path: str) -> int:
         for pattern, limit in self.body_limits:
@@ -186,10 +197,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
-def _csp_for(path: str, headers: list[tuple[bytes, bytes]]) -> str:
+_API_CSP, _PAGE_CSP, _DOCS_CSP = (csp.encode() for csp in (API_CSP, PAGE_CSP, DOCS_CSP))
+
+
+def _csp_for(path: str, headers: list[tuple[bytes, bytes]]) -> bytes:
     if path in _DOCS_PATHS:
-        return DOCS_CSP
+        return _DOCS_CSP
     for name, value in headers:
         if name.lower() == b"content-type" and value.startswith(b"text/html"):
-            return PAGE_CSP
-    return API_CSP
+            return _PAGE_CSP
+    return _API_CSP
