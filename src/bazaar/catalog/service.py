@@ -391,15 +391,18 @@ class CatalogService:
         """A product page: product, variants, offers with their buy box, images.
 
         Drafts and archived products are visible to staff only. Three queries, and one for the
-        images, whatever the number of variants, offers or images.
+        images, whatever the number of variants, offers or images, in one read transaction:
+        the images are read through the media context, which joins it (Database.reading), so
+        the page is one snapshot and pays for one BEGIN.
         """
-        with self._db.read() as conn:
+        with self._db.reading(), self._db.read() as conn:
             rows = load_product_page(conn, product_id) if is_valid_id(product_id, "prd") else None
-        if rows is None or (not staff and rows.product.status is not ProductStatus.ACTIVE):
-            raise NotFound("No such product")
-        product, category, brand = rows.product, rows.category, rows.brand
+            if rows is None or (not staff and rows.product.status is not ProductStatus.ACTIVE):
+                raise NotFound("No such product")
+            product = rows.product
+            images = self._images([product.id]).get(product.id, ()) if self._images else ()
+        category, brand = rows.category, rows.brand
         offers, fulfillers = rows.offers, rows.fulfillers
-        images = self._images([product.id]).get(product.id, ()) if self._images else ()
         ratings = {fid: f.rating for fid, f in fulfillers.items()}
         buy_boxes = {
             v.id: choose_buy_box([o for o in offers if o.variant_id == v.id], ratings)

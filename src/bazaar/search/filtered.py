@@ -380,7 +380,7 @@ def _tiered_matches(
     join = engine.forced_join
     checks = _row_filters(query, sql)
     checked_too = "".join(f" AND {check}" for check in checks)
-    # Only the checked columns: the engine may read them from the narrow index alone.
+    # Only the checked and sampled columns: the engine may read them from the narrow index.
     narrow = f"search_documents d {engine.index_hint(ROW_FILTER_INDEX)}"
     matching = engine.match_sql(text, query_tags(query, stock=False), sql.params, scored=False)
     if _has_ranges(query) or (checks and seen < limits.row_checks):
@@ -389,7 +389,7 @@ def _tiered_matches(
         total = "SELECT COUNT(*) AS n FROM m"
         sample = (
             "SELECT d.doc_id, d.brand_id, d.price_bucket FROM (SELECT doc_id FROM m"
-            f" ORDER BY doc_id DESC LIMIT :facet_sample) y {join} search_documents d"
+            f" ORDER BY doc_id DESC LIMIT :facet_sample) y {join} {narrow}"
             " WHERE d.doc_id = y.doc_id"
         )
     else:
@@ -403,7 +403,7 @@ def _tiered_matches(
             total = f"SELECT COUNT(*) AS n FROM ({every_tag}) x"
         sample = (
             "SELECT d.doc_id, d.brand_id, d.price_bucket"
-            f" FROM ({matching}) x {join} search_documents d"
+            f" FROM ({matching}) x {join} {narrow}"
             f" WHERE d.doc_id = x.doc_id{checked_too}"
             " ORDER BY x.doc_id DESC LIMIT :facet_sample"
         )

@@ -2,9 +2,9 @@
 assembling a page; and browsing, whose totals and facets are precomputed.
 
 * **browse** (no text, no filter but the category): the total and the facet counts are read
-  from ``search_facet_counts`` (precomputed, exact), then one statement fetches the page. A
-  big category is paged by walking the sort index and checking membership (a document of the
-  category turns up every ``N / total`` rows); a small one by sorting its members.
+  from ``search_facet_counts`` (precomputed, exact), then one statement fetches the page from
+  a sort index: of the category's members (``search_doc_categories`` carries the sort keys),
+  or of the documents for the whole catalogue.
 * **filtered** (text or any other filter): see ``bazaar.search.filtered``.
 """
 
@@ -134,7 +134,7 @@ def search_browse(
     scope = sql.bind("scope", query.category_id or ROOT_SCOPE)
     arms = [
         "SELECT scope, facet, value, count FROM search_facet_counts"
-        f" WHERE scope IN ({scope}, '') AND facet = '' AND value = ''"
+        f" WHERE scope = {scope} AND facet = '' AND value = ''"
     ]
     for i, name in enumerate(sorted(query.facets)):
         arms.append(
@@ -151,7 +151,7 @@ def search_browse(
             facets[facet].append(FacetValue(value, int(n)))
     if total == 0:
         return SearchResult(hits=[], total=0, facets=facets, next_after=None)
-    rows = _browse_page(conn, engine, query, sort, after, total, totals.get(ROOT_SCOPE, 0))
+    rows = _browse_page(conn, engine, query, sort, after)
     return page_result(rows, total, facets, query)
 
 
@@ -161,40 +161,39 @@ def _browse_page(
     query: SearchQuery,
     sort: SortOrder,
     after: tuple[float | int, str] | None,
-    total: int,
-    everything: int,
 ) -> Sequence[Row[Any]]:
+    """The page of a browse: one range of a sort index, then the page's own rows.
+
+    A category is read from its members' copy of the sort keys, in the index on (category,
+    key, product_id): limit + 1 index entries whatever the category's size and however its
+    prices or dates spread over the catalogue. The whole catalogue walks the documents' own
+    sort index.
+    """
     sql = Sql()
     column = SORT_COLUMN[sort]
-    where = []
-    prefix = ""
+    limit = sql.bind("limit", query.limit + 1)
     if query.category_id is None:
-        source = "search_documents d"
-    elif total * total >= (query.limit + 1) * everything:
-        # Walking the sort order finds one member every everything/total rows: cheaper than
-        # sorting all ``total`` members once that is below ``total`` itself.
-        hint = engine.index_hint(f"ix_search_documents_{column}_product_id")
-        source = f"search_documents d {hint}"
-        where.append(
-            "EXISTS (SELECT 1 FROM search_doc_categories c WHERE c.doc_id = d.doc_id"
-            f" AND c.category_id = {sql.bind('category', query.category_id)})"
+        members = (
+            f"search_documents m {engine.index_hint(f'ix_search_documents_{column}_product_id')}"
         )
+        where = []
     else:
-        # Materialised first, so no planner walks the sort index hoping for early members.
-        category = sql.bind("category", query.category_id)
-        members = f"SELECT doc_id FROM search_doc_categories WHERE category_id = {category}"
-        prefix = f"WITH c AS MATERIALIZED ({members}) "
-        source = f"c {engine.forced_join} search_documents d"
-        where.append("d.doc_id = c.doc_id")
+        members = "search_doc_categories m"
+        where = [f"m.category_id = {sql.bind('category', query.category_id)}"]
     if after is not None:
-        position = f"({sql.bind('after_key', after[0])}, {sql.bind('after_id', after[1])})"
-        where.append(f"(d.{column}, d.product_id) > {position}")
-    statement = (
-        f"{prefix}SELECT 0 AS part, d.{column} AS k, "
-        + ", ".join(f"d.{c}" for c in hit_columns(query))
-        + f" FROM {source}"
+        key, product_id = sql.bind("after_key", after[0]), sql.bind("after_id", after[1])
+        # The first condition seeks in the index; the row value then skips the tied keys
+        # up to the position.
+        where += [f"m.{column} >= {key}", f"(m.{column}, m.product_id) > ({key}, {product_id})"]
+    page = (
+        f"SELECT m.doc_id, m.{column} AS k FROM {members}"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY d.{column}, d.product_id LIMIT {sql.bind('limit', query.limit + 1)}"
+        + f" ORDER BY m.{column}, m.product_id LIMIT {limit}"
+    )
+    statement = (
+        "SELECT 0 AS part, p.k, "
+        + ", ".join(f"d.{c}" for c in hit_columns(query))
+        + f" FROM ({page}) p {engine.forced_join} search_documents d WHERE d.doc_id = p.doc_id"
     )
     return conn.execute(sql.text(statement).columns(**RESULT_TYPES), sql.params).all()
 

@@ -21,10 +21,13 @@ from bazaar.infra.db import UtcDateTime, metadata
 
 FTS_TABLE = "search_fts"  # engine-specific, see module docstring
 TRIGRAM_INDEX = "ix_search_terms_term_trgm"  # PostgreSQL with pg_trgm only
-# The columns a text search checks on each match (stock, price, rating) by doc id: a narrow
-# copy of them, so checking thousands of matches reads a few megabytes of index pages
-# instead of the wide rows (bazaar.search.filtered).
-ROW_FILTER_INDEX = "ix_search_documents_doc_id_in_stock_price_rating"
+# The columns a text search reads of each match by doc id: the ones it checks (stock, price,
+# rating) and the ones its facet sample counts (brand, price bucket). A narrow copy of them,
+# so checking thousands of matches and sampling a thousand read a few megabytes of index
+# pages instead of the wide rows, which hold the offers and the card's text
+# (bazaar.search.filtered).
+ROW_FILTER_INDEX = "ix_search_documents_row_reads"
+ROW_FILTER_COLUMNS = ("doc_id", "in_stock", "price", "rating", "brand_id", "price_bucket")
 
 
 def _doc_id_fk() -> sa.Column[int]:
@@ -65,19 +68,27 @@ search_documents = sa.Table(
     sa.Index(None, "price_desc_key", "product_id"),
     sa.Index(None, "rating_key", "product_id"),
     sa.Index(None, "brand_id"),
-    sa.Index(ROW_FILTER_INDEX, "doc_id", "in_stock", "price", "rating"),
+    sa.Index(ROW_FILTER_INDEX, *ROW_FILTER_COLUMNS),
 )
 
 # Rows are read by doc_id (facet counting joins the matched documents to their rows), so on
 # SQLite they are clustered by it (WITHOUT ROWID): one seek finds all rows of a document.
+# Each row repeats its document's sort keys and product id (written with them, never apart):
+# a category browse in any sort order is then one range of a (category, key, product_id)
+# index, where walking a catalogue-wide sort index for a category's members reads every
+# cheaper product of other categories first (prices correlate with categories).
+CATEGORY_SORT_KEYS = ("newest_key", "price_asc_key", "price_desc_key", "rating_key")
 search_doc_categories = sa.Table(
     "search_doc_categories",
     metadata,
     _doc_id_fk(),
     sa.Column("category_id", sa.String(40), nullable=False),
     sa.Column("parent_id", sa.String(40), nullable=False),  # "" for a root category
+    sa.Column("product_id", sa.String(40), nullable=False),
+    *(sa.Column(key, sa.BigInteger, nullable=False) for key in CATEGORY_SORT_KEYS),
     sa.PrimaryKeyConstraint("doc_id", "category_id"),
     sa.Index(None, "category_id", "doc_id"),
+    *(sa.Index(None, "category_id", key, "product_id") for key in CATEGORY_SORT_KEYS),
     sqlite_with_rowid=False,
 )
 

@@ -34,7 +34,7 @@ from bazaar.search.model import (
     price_bucket,
 )
 from bazaar.search.offers import encode_offers
-from bazaar.search.store import search_documents
+from bazaar.search.store import CATEGORY_SORT_KEYS, search_documents
 
 _NAMED = re.compile(r":(\w+)")
 CHUNK = 2000  # documents per statement batch; keeps IN lists far below parameter limits
@@ -165,7 +165,7 @@ def _document_row(doc: SearchDocument) -> dict[str, Any]:
 def _insert_rows(
     conn: Connection, text: FullText, docs: Sequence[SearchDocument], doc_ids: Mapping[str, int]
 ) -> None:
-    categories: list[tuple[int, str, str]] = []
+    categories: list[tuple[int, str, str, str, int, int, int, int]] = []
     sellers: list[tuple[int, str]] = []
     attributes: list[tuple[int, str, str]] = []
     texts: list[TextRow] = []
@@ -173,9 +173,11 @@ def _insert_rows(
     brand_texts: dict[str | None, str] = {}  # many documents share a brand
     for doc in docs:
         doc_id = doc_ids[doc.product_id]
+        keys = SortKeys.of(doc)
+        sorting = (doc.product_id, keys.newest, keys.price_asc, keys.price_desc, keys.rating)
         parent = ""
         for category_id in dict.fromkeys(doc.category_ids):
-            categories.append((doc_id, category_id, parent))
+            categories.append((doc_id, category_id, parent, *sorting))
             parent = category_id
         sellers += [(doc_id, s) for s in dict.fromkeys(doc.seller_ids)]
         for name, values in doc.attributes.items():
@@ -196,7 +198,7 @@ def _insert_rows(
         )
         texts.append(row)
         terms.update(f"{row.title} {row.brand} {row.attributes} {row.description}".split())
-    insert_many(conn, "search_doc_categories (doc_id, category_id, parent_id)", _ITT, categories)
+    insert_many(conn, _CATEGORY_ROWS, _CATEGORY_TYPES, categories)
     insert_many(conn, "search_doc_sellers (doc_id, seller_id)", _ITT[:2], sellers)
     insert_many(conn, "search_doc_attributes (doc_id, name, value)", _ITT, attributes)
     text.insert_text(conn, texts)
@@ -212,6 +214,12 @@ def _insert_rows(
 
 
 _ITT = ("integer", "text", "text")  # PostgreSQL types of (doc_id, str, str) rows
+_CATEGORY_ROWS = (
+    "search_doc_categories (doc_id, category_id, parent_id, product_id, "
+    + ", ".join(CATEGORY_SORT_KEYS)
+    + ")"
+)
+_CATEGORY_TYPES = (*_ITT, "text", *("bigint" for _ in CATEGORY_SORT_KEYS))
 
 
 def insert_many(
