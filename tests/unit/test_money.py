@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bazaar.kernel.errors import CurrencyMismatch, ValidationFailed
-from bazaar.kernel.money import Money, exponent, round_half_up, sum_money
+from bazaar.kernel.money import CURRENCY_EXPONENTS, Money, exponent, round_half_up, sum_money
 
 amounts = st.integers(min_value=-(10**15), max_value=10**15)
 non_negative_amounts = st.integers(min_value=0, max_value=10**15)
@@ -65,12 +66,18 @@ def test_non_int_amounts_are_refused(amount: object) -> None:
         Money(amount, "EUR")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("currency", ["eur", "EU", "EURO", "XXX", "", 978])
+@pytest.mark.parametrize("currency", ["eur", "EU", "EURO", "XXX", "", 978, ["EUR"], b"EUR"])
 def test_malformed_or_unknown_currencies_are_refused(currency: object) -> None:
     # given a bad currency / when / then
     with pytest.raises(ValidationFailed) as caught:
         Money(100, currency)  # type: ignore[arg-type]
     assert caught.value.errors[0].field == "currency"
+
+
+def test_every_known_currency_is_a_well_formed_code() -> None:
+    # Known codes skip the format check, so the table itself must hold only valid codes.
+    assert all(re.fullmatch("[A-Z]{3}", code) for code in CURRENCY_EXPONENTS)
+    assert all(type(digits) is int and 0 <= digits <= 4 for digits in CURRENCY_EXPONENTS.values())
 
 
 def test_mixing_currencies_raises_currency_mismatch() -> None:
@@ -312,6 +319,12 @@ def test_split_is_even(amount: int, parts: int) -> None:
     assert len(shares) == parts
     assert sum(values) == amount
     assert max(values) - min(values) <= 1
+
+
+@given(amount=amounts, parts=st.integers(min_value=1, max_value=50))
+def test_split_is_allocate_over_equal_weights(amount: int, parts: int) -> None:
+    # when / then: the earlier shares get the leftover units, as allocate() gives them
+    assert eur(amount).split(parts) == eur(amount).allocate([1] * parts)
 
 
 @pytest.mark.parametrize("parts", [0, -1])

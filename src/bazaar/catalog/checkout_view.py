@@ -37,6 +37,8 @@ _CHECKOUT_OFFERS = (
     .join(variants, variants.c.id == offers.c.variant_id)
     .join(products, products.c.id == offers.c.product_id)
     .join(categories, categories.c.id == products.c.category_id)
+    # built whole, once: every cart change and every order asks it
+    .where(offers.c.id.in_(sa.bindparam("ids", expanding=True)))
 )
 
 
@@ -45,7 +47,7 @@ def load_checkout_offers(conn: Connection, offer_ids: Iterable[str]) -> dict[str
     wanted = sorted(set(offer_ids))
     if not wanted:
         return {}
-    rows = conn.execute(_CHECKOUT_OFFERS.where(offers.c.id.in_(wanted)))
+    rows = conn.execute(_CHECKOUT_OFFERS, {"ids": wanted})
     return {
         row.id: CheckoutOffer(
             offer_id=row.id,

@@ -18,10 +18,22 @@ from sqlalchemy.engine import Connection
 
 from bazaar.catalog.model import OfferStock
 from bazaar.catalog.store import offers, variants
+from bazaar.infra.db import UtcDateTime
 
 _OFFER_STOCKS = sa.select(
     offers.c.id, offers.c.product_id, variants.c.sku, offers.c.fulfiller_id, offers.c.stock
 ).join(variants, variants.c.id == offers.c.variant_id)
+
+
+# Built once: the stock projection runs these for every stock change (every order).
+_OFFER_STOCKS_OF_SKUS = _OFFER_STOCKS.where(
+    variants.c.sku.in_(sa.bindparam("skus", expanding=True))
+).order_by(offers.c.id)
+_SET_STOCK = (
+    offers.update()
+    .where(offers.c.id == sa.bindparam("offer_id"))
+    .values(stock=sa.bindparam("new_stock"), updated_at=sa.bindparam("now", type_=UtcDateTime()))
+)
 
 
 def _offer_stock(row: Mapping[Any, Any]) -> OfferStock:
@@ -83,10 +95,7 @@ def set_offer_stocks(
     ]
     if changed:
         conn.execute(
-            offers.update()
-            .where(offers.c.id == sa.bindparam("offer_id"))
-            .values(stock=sa.bindparam("new_stock"), updated_at=now),
-            [{"offer_id": o.offer_id, "new_stock": n} for o, n in changed],
+            _SET_STOCK, [{"offer_id": o.offer_id, "new_stock": n, "now": now} for o, n in changed]
         )
     return StockWrite(
         touched=sorted({o.product_id for o, _ in changed}),
@@ -95,5 +104,5 @@ def set_offer_stocks(
 
 
 def offer_stocks_of_skus(conn: Connection, skus: Iterable[str]) -> list[OfferStock]:
-    query = _OFFER_STOCKS.where(variants.c.sku.in_(sorted(set(skus)))).order_by(offers.c.id)
-    return [_offer_stock(row) for row in conn.execute(query).mappings()]
+    rows = conn.execute(_OFFER_STOCKS_OF_SKUS, {"skus": sorted(set(skus))}).mappings()
+    return [_offer_stock(row) for row in rows]

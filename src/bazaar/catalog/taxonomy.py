@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +42,11 @@ from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.pagination import CursorCodec, Page, after_from, page_after, scope_for
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
+
+# Built once: the ledger asks it for every order it posts.
+_ANCESTOR_IDS = sa.select(store.categories.c.id, store.categories.c.ancestor_ids).where(
+    store.categories.c.id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 def resolve_category(conn: Connection, ref: str) -> Category | None:
@@ -183,6 +189,16 @@ class TaxonomyService:
         if category is None:
             raise NotFound("No such category")
         return category
+
+    def ancestor_ids(self, category_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each existing category's ancestor ids, root first, in one statement for any
+        number of ids; unknown ids are absent."""
+        wanted = sorted(set(category_ids))
+        if not wanted:
+            return {}
+        with self._db.read() as conn:
+            rows = conn.execute(_ANCESTOR_IDS, {"ids": wanted}).all()
+        return {row.id: tuple(row.ancestor_ids) for row in rows}
 
     def list_categories(self) -> list[Category]:
         """The whole tree, parents before children."""

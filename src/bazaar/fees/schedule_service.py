@@ -63,6 +63,10 @@ class FeeScheduleService:
         self._uow = uow
         self._clock = clock
         self._defaults = defaults
+        self._default_schedule = defaults.schedule()
+        # The last saved schedule parsed, by id: saved schedules are never changed, only
+        # superseded, so the id read with every posting says whether this is still it.
+        self._parsed: tuple[str, FeeSchedule] | None = None
 
     @property
     def currency(self) -> str:
@@ -76,8 +80,12 @@ class FeeScheduleService:
         with self._db.read() as conn:
             saved = store.latest_fee_schedule(conn)
         if saved is None:
-            return ScheduleView(self._defaults.schedule(), None)
-        return ScheduleView(schedule_from_json(saved[0]), saved[1])
+            return ScheduleView(self._default_schedule, None)
+        schedule_id, data, saved_at = saved
+        parsed = self._parsed
+        if parsed is None or parsed[0] != schedule_id:
+            parsed = self._parsed = (schedule_id, schedule_from_json(data))
+        return ScheduleView(parsed[1], saved_at)
 
     def view(self, principal: Principal) -> ScheduleView:
         principal.require_role(Role.OPERATOR)

@@ -65,7 +65,7 @@ from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
-from bazaar.kernel.errors import NotFound, ValidationFailed
+from bazaar.kernel.errors import DomainError, NotFound, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
 from bazaar.kernel.money import Money
@@ -157,16 +157,25 @@ class LedgerService:
         (see :mod:`bazaar.fees.postings`), from ``facts`` when the event carried them, else
         from the orders context. Idempotent; False when it was already posted.
         Raises ``NotFound`` for an unknown order and ``LedgerNotReady`` for an unpaid one."""
-        with self._db.reading():  # one read transaction for the ledger, order and fees
-            if self._exists(f"order_paid:{order_id}"):
+        key = f"order_paid:{order_id}"
+        try:
+            with self._db.reading():  # the order (old events), categories, fees: one snapshot
+                if facts is None:
+                    if self._exists(key):
+                        return False
+                    facts = self._facts(order_id)
+                if not facts.paid:
+                    raise LedgerNotReady(f"Order {order_id} is not paid")
+                paid = self._paid_order(facts, paid_at, {})
+                fees = self._fee_schedule()
+            t = post_order_paid(paid, fees, transaction_id=new_id("ltx"))
+        except (DomainError, ValueError):
+            if self._exists(key):  # what is posted stays posted, whatever the rules say today
                 return False
-            if facts is None:
-                facts = self._facts(order_id)
-            if not facts.paid:
-                raise LedgerNotReady(f"Order {order_id} is not paid")
-            paid = self._paid_order(facts, paid_at, {})
-            fees = self._fee_schedule()
-        t = post_order_paid(paid, fees, transaction_id=new_id("ltx"))
+            raise
+        # No existence check first: a redelivery builds the posting again and the unique
+        # dedupe key refuses it. The write transaction holds SQLite's write lock for the
+        # inserts only, everything else is read and computed before it.
         return self._post(t)
 
     def _original(self, order_id: str) -> tuple[Transaction, dict[str, int]]:

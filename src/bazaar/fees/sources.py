@@ -80,14 +80,9 @@ class CategoriesThroughTaxonomy:
         self._taxonomy = taxonomy
 
     def ancestors(self, category_ids: Sequence[str]) -> Mapping[str, tuple[str, ...]]:
-        found: dict[str, tuple[str, ...]] = {}
-        for category_id in category_ids:
-            try:
-                category = self._taxonomy.get_category(category_id)
-            except NotFound:
-                continue  # a deleted category: only the schedule's default applies
-            found[category_id] = tuple(reversed(category.ancestor_ids))  # nearest first
-        return found
+        # A deleted category is absent: only the schedule's default rate applies to it.
+        found = self._taxonomy.ancestor_ids(category_ids)
+        return {category_id: ids[::-1] for category_id, ids in found.items()}  # nearest first
 
 
 class RefundsThroughPayments:

@@ -107,10 +107,27 @@ fee_schedules = sa.Table(
 REFUND_KINDS = (TransactionKind.REFUND.value, TransactionKind.CANCELLATION.value)
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
+def _insert_once(table: sa.Table, returning: sa.Column[Any]) -> dict[str, Any]:
     # ON CONFLICT is spelled the same on both engines, but SQLAlchemy builds it per dialect;
     # whether a row went in is read from RETURNING (psycopg reports no INSERT rowcount).
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing().returning(returning)
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+
+
+# The statements every posting and every paid order run, built once per process: building
+# and cache-keying a statement per call cost more CPU than executing it.
+_INSERT_TRANSACTION = _insert_once(transactions, transactions.c.id)
+_INSERT_DELIVERY = _insert_once(deliveries, deliveries.c.order_id)
+_INSERT_ENTRIES = entries.insert()
+_INSERT_REFUND_ITEMS = refund_items.insert()
+_KEY_EXISTS = sa.select(transactions.c.id).where(transactions.c.dedupe_key == sa.bindparam("key"))
+_LATEST_FEE_SCHEDULE = (
+    sa.select(fee_schedules.c.id, fee_schedules.c.schedule, fee_schedules.c.created_at)
+    .order_by(fee_schedules.c.id.desc())
+    .limit(1)
+)
 
 
 def dedupe_key(kind: TransactionKind, reference: str, original_id: str | None = None) -> str | None:
@@ -136,24 +153,22 @@ def insert_transaction(
     nothing, when a transaction with the same dedupe key is already stored."""
     key = dedupe_key(t.kind, t.reference, t.original_id)
     inserted = conn.execute(
-        _insert(conn, transactions)
-        .values(
-            id=t.id,
-            kind=t.kind.value,
-            reference=t.reference,
-            posted_at=t.posted_at,
-            original_id=t.original_id,
-            dedupe_key=key,
-            recorded_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(transactions.c.id)
+        _INSERT_TRANSACTION[conn.dialect.name],
+        {
+            "id": t.id,
+            "kind": t.kind.value,
+            "reference": t.reference,
+            "posted_at": t.posted_at,
+            "original_id": t.original_id,
+            "dedupe_key": key,
+            "recorded_at": now,
+        },
     ).first()
     if inserted is None:
         return False
     if t.entries:
         conn.execute(
-            entries.insert(),
+            _INSERT_ENTRIES,
             [
                 {
                     "transaction_id": t.id,
@@ -171,7 +186,7 @@ def insert_transaction(
         )
     if refunded:
         conn.execute(
-            refund_items.insert(),
+            _INSERT_REFUND_ITEMS,
             [{"transaction_id": t.id, "item": item, "units": n} for item, n in refunded.items()],
         )
     return True
@@ -182,10 +197,8 @@ def record_delivery(
 ) -> bool:
     """Remember the day ``seller_id``'s part of ``order_id`` ended; the first day wins."""
     inserted = conn.execute(
-        _insert(conn, deliveries)
-        .values(order_id=order_id, seller_id=seller_id, delivered_on=on, recorded_at=now)
-        .on_conflict_do_nothing()
-        .returning(deliveries.c.order_id)
+        _INSERT_DELIVERY[conn.dialect.name],
+        {"order_id": order_id, "seller_id": seller_id, "delivered_on": on, "recorded_at": now},
     ).first()
     return inserted is not None
 
@@ -202,13 +215,10 @@ def insert_fee_schedule(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def latest_fee_schedule(conn: Connection) -> tuple[dict[str, Any], datetime] | None:
-    row = conn.execute(
-        sa.select(fee_schedules.c.schedule, fee_schedules.c.created_at)
-        .order_by(fee_schedules.c.id.desc())
-        .limit(1)
-    ).first()
-    return (dict(row.schedule), row.created_at) if row else None
+def latest_fee_schedule(conn: Connection) -> tuple[str, dict[str, Any], datetime] | None:
+    """(id, schedule, saved at) of the newest saved schedule (ids sort by creation)."""
+    row = conn.execute(_LATEST_FEE_SCHEDULE).first()
+    return (row.id, dict(row.schedule), row.created_at) if row else None
 
 
 def _restore(heads: Sequence[Any], rows: Iterable[Any]) -> list[Transaction]:
@@ -278,8 +288,7 @@ def transaction_by_key(conn: Connection, key: str) -> Transaction | None:
 
 
 def key_exists(conn: Connection, key: str) -> bool:
-    query = sa.select(sa.literal(1)).where(transactions.c.dedupe_key == key)
-    return conn.execute(query).first() is not None
+    return conn.execute(_KEY_EXISTS, {"key": key}).first() is not None
 
 
 def refunds_of(conn: Connection, original_id: str) -> list[Transaction]:

@@ -92,6 +92,12 @@ def exponent(currency: str) -> int:
     Raises ``ValidationFailed`` on field ``currency`` when the code is not three uppercase
     letters or is not a currency Bazaar knows.
     """
+    # Every Money ever built asks this: a known code is one dict lookup, and only what the
+    # table lacks pays for the checks that explain why (every key is a valid code).
+    if type(currency) is str:
+        known = CURRENCY_EXPONENTS.get(currency)
+        if known is not None:
+            return known
     if not isinstance(currency, str) or not _CURRENCY_CODE.fullmatch(currency):
         raise ValidationFailed.on(
             "currency", f"Currency must be a 3-letter ISO 4217 code, got {currency!r}"
@@ -140,8 +146,12 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
+        # the usual case in three checks; the helpers say what is wrong with anything else
+        currency = self.currency
+        if type(self.amount) is int and type(currency) is str and currency in CURRENCY_EXPONENTS:
+            return
         _require_int(self.amount, "Money amount")
-        exponent(self.currency)
+        exponent(currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -265,7 +275,14 @@ class Money:
         _require_int(parts, "Parts")
         if parts < 1:
             raise ValueError("Cannot split into fewer than one part")
-        return self.allocate([1] * parts)
+        # allocate() over equal weights, without its fractions: every remainder is equal, so
+        # the leftover units go to the earliest shares (order lines split per unit often)
+        share, leftover = divmod(abs(self.amount), parts)
+        sign = -1 if self.amount < 0 else 1
+        return [
+            Money(sign * (share + 1 if i < leftover else share), self.currency)
+            for i in range(parts)
+        ]
 
     def percentage(self, rate: Decimal) -> Money:
         """Return ``rate`` times this amount (``Decimal("0.21")`` for 21 %).

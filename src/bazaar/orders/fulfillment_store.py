@@ -78,10 +78,13 @@ def _fulfillment_values(f: FulfillmentOrder) -> dict[str, Any]:
     }
 
 
+_INSERT_FULFILLMENTS = fulfillment_orders.insert()  # built once: every paid order runs it
+
+
 def insert_fulfillments(conn: Connection, items: Sequence[FulfillmentOrder], at: datetime) -> None:
     if items:
         conn.execute(
-            fulfillment_orders.insert(),
+            _INSERT_FULFILLMENTS,
             [
                 {
                     "id": f.id,

@@ -86,6 +86,11 @@ order_shipping = sa.Table(
 
 # --- orders ----------------------------------------------------------------------------------
 
+# Built once: every order placed runs them.
+_INSERT_ORDER = orders.insert()
+_INSERT_LINES = order_lines.insert()
+_INSERT_SHIPPING = order_shipping.insert()
+
 
 def insert_order(
     conn: Connection,
@@ -99,7 +104,7 @@ def insert_order(
     at: datetime,
 ) -> None:
     conn.execute(
-        orders.insert(),
+        _INSERT_ORDER,
         {
             "id": order.id,
             "customer_id": order.customer_id,
@@ -120,7 +125,7 @@ def insert_order(
         },
     )
     conn.execute(
-        order_lines.insert(),
+        _INSERT_LINES,
         [
             {
                 "id": line.id,
@@ -145,7 +150,7 @@ def insert_order(
     )
     if order.shipping:
         conn.execute(
-            order_shipping.insert(),
+            _INSERT_SHIPPING,
             [
                 {
                     "order_id": order.id,
@@ -164,6 +169,19 @@ def insert_order(
 # compare-and-set on the status the writer read; built once (every payment runs it)
 _UPDATE_IF_STATUS = orders.update().where(
     orders.c.id == sa.bindparam("id_"), orders.c.status == sa.bindparam("status_")
+)
+_SET_REFUNDED_QUANTITY = (
+    order_lines.update()
+    .where(order_lines.c.id == sa.bindparam("line_id"))
+    .values(refunded_quantity=sa.bindparam("refunded_quantity"))
+)
+_SET_SHIPPING_REFUNDED = (
+    order_shipping.update()
+    .where(
+        order_shipping.c.order_id == sa.bindparam("order_id_"),
+        order_shipping.c.fulfiller_id == sa.bindparam("fulfiller_id_"),
+    )
+    .values(refunded=True)
 )
 
 
@@ -193,27 +211,14 @@ def update_order(conn: Connection, before: Order, after: Order, at: datetime) ->
         if old.refunded_quantity != new.refunded_quantity
     ]
     if changed_lines:
-        conn.execute(
-            order_lines.update()
-            .where(order_lines.c.id == sa.bindparam("line_id"))
-            .values(refunded_quantity=sa.bindparam("refunded_quantity")),
-            changed_lines,
-        )
+        conn.execute(_SET_REFUNDED_QUANTITY, changed_lines)
     refunded_shipping = [
         {"order_id_": after.id, "fulfiller_id_": new.fulfiller_id}
         for old, new in zip(before.shipping, after.shipping, strict=True)
         if new.refunded and not old.refunded
     ]
     if refunded_shipping:
-        conn.execute(
-            order_shipping.update()
-            .where(
-                order_shipping.c.order_id == sa.bindparam("order_id_"),
-                order_shipping.c.fulfiller_id == sa.bindparam("fulfiller_id_"),
-            )
-            .values(refunded=True),
-            refunded_shipping,
-        )
+        conn.execute(_SET_SHIPPING_REFUNDED, refunded_shipping)
     return True
 
 
