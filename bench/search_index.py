@@ -36,7 +36,8 @@ from bazaar import migrate
 from bazaar.infra.db import Database, create_db_engine
 from bazaar.search.bulk import bulk_upsert
 from bazaar.search.index import SearchIndex, search_index_for
-from bazaar.search.model import SearchDocument, SearchQuery, SortOrder, tokenize
+from bazaar.search.model import SearchDocument, SearchQuery, SortOrder
+from bazaar.search.text import tokenize
 
 FACETS_TEXT = frozenset({"brand", "price", "attr.color"})
 FACETS_BROWSE = frozenset({"category", "brand", "price"})

@@ -28,8 +28,8 @@ from bazaar.search.model import (
     SortKeys,
     SortOrder,
     price_bucket,
-    tokenize,
 )
+from bazaar.search.text import tokenize
 from tests.support.assertions import StatementCounter
 from tests.support.factories import T0
 

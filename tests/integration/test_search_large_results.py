@@ -28,9 +28,9 @@ from bazaar.search.model import (
     SearchResult,
     price_bucket,
     scale_count,
-    tokenize,
 )
 from bazaar.search.sql_index import SqlSearchIndex
+from bazaar.search.text import tokenize
 from tests.support.assertions import StatementCounter
 from tests.support.factories import T0
 

@@ -37,7 +37,6 @@ from bazaar.orders.events import (
 )
 from bazaar.orders.fulfillment import FulfillmentOrder, FulfillmentStatus, split_fulfillments
 from bazaar.orders.model import (
-    ORDER_TRANSITIONS,
     Changed,
     IllegalTransition,
     Order,
@@ -53,6 +52,7 @@ from bazaar.orders.returns import (
     request_return,
     returnable_quantities,
 )
+from bazaar.orders.status import ORDER_TRANSITIONS
 
 RATE = Decimal("0.21")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from bazaar.catalog import store
+from bazaar.catalog import product_store, store
 from bazaar.catalog.import_runs import Format
 from bazaar.catalog.model import Brand, Category, Offer, Product, ProductStatus, Variant
 from bazaar.catalog.product_files import (
@@ -95,11 +95,13 @@ def iter_records(
     after: str | None = None
     while True:
         with db.read() as conn:
-            ids = store.product_ids_page(conn, statuses=statuses, after_id=after, limit=page_size)
+            ids = product_store.product_ids_page(
+                conn, statuses=statuses, after_id=after, limit=page_size
+            )
             if not ids:
                 return
-            products = store.products_by_ids(conn, ids)
-            offers = store.offers_for_products(conn, ids)
+            products = product_store.products_by_ids(conn, ids)
+            offers = product_store.offers_for_products(conn, ids)
             categories = store.categories_by_ids(conn, {p.category_id for p in products.values()})
             brands = store.brands_by_ids(
                 conn, {p.brand_id for p in products.values() if p.brand_id}

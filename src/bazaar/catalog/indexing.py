@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
-from bazaar.catalog import store
+from bazaar.catalog import product_store, store
 from bazaar.catalog.attributes import index_value
 from bazaar.catalog.model import (
     Brand,
@@ -131,7 +131,7 @@ def reindex(
     """
     if not product_ids:
         return
-    products = store.products_by_ids(conn, product_ids)
+    products = product_store.products_by_ids(conn, product_ids)
     active = [p for p in products.values() if p.status is ProductStatus.ACTIVE]
     active_ids = {p.id for p in active}
     gone = [pid for pid in product_ids if pid not in active_ids]
@@ -143,7 +143,7 @@ def reindex(
     # the rest of the document together on large batches
     chains = store.category_chains(conn, {p.category_id for p in active})
     brands = store.brands_by_ids(conn, {p.brand_id for p in active if p.brand_id})
-    offers = store.offers_for_products(conn, [p.id for p in active])
+    offers = product_store.offers_for_products(conn, [p.id for p in active])
     thumbs = thumbnails([p.id for p in active]) if thumbnails else {}
     index.upsert(
         conn,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
-from bazaar.catalog import store
+from bazaar.catalog import product_store, store
 from bazaar.catalog.events import OfferLine, ProductCreated
 from bazaar.catalog.model import Offer, Product, VariantDraft
 from bazaar.infra.bulk_insert import insert_rows
@@ -25,8 +25,10 @@ def find_duplicates(
     One query each for the whole batch; ``variant_sets`` holds each product's variants.
     Errors are numbered ``[i].variants[j]`` when ``multi``, ``variants[j]`` otherwise.
     """
-    taken_skus = store.existing_skus(conn, [v.sku for vs in variant_sets for v in vs])
-    taken_gtins = store.existing_gtins(conn, [v.gtin for vs in variant_sets for v in vs if v.gtin])
+    taken_skus = product_store.existing_skus(conn, [v.sku for vs in variant_sets for v in vs])
+    taken_gtins = product_store.existing_gtins(
+        conn, [v.gtin for vs in variant_sets for v in vs if v.gtin]
+    )
     errors: list[FieldError] = []
     seen_elsewhere: set[str] = set()  # skus of earlier products in the batch
     for i, variants in enumerate(variant_sets):
@@ -46,11 +48,13 @@ def find_duplicates(
 
 def insert_built(conn: Connection, built: Sequence[tuple[Product, list[Offer]]]) -> None:
     """Products, variants and offers in three statements, straight through the driver."""
-    insert_rows(conn, store.products, [store.product_values(p) for p, _ in built])
+    insert_rows(conn, store.products, [product_store.product_values(p) for p, _ in built])
     insert_rows(
-        conn, store.variants, [store.variant_values(v) for p, _ in built for v in p.variants]
+        conn,
+        store.variants,
+        [product_store.variant_values(v) for p, _ in built for v in p.variants],
     )
-    insert_rows(conn, store.offers, [store.offer_values(o) for _, os in built for o in os])
+    insert_rows(conn, store.offers, [product_store.offer_values(o) for _, os in built for o in os])
 
 
 def product_created(product: Product, offers: Sequence[Offer]) -> ProductCreated:

@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Protocol
 
 from bazaar.catalog.model import Offer, OfferStatus, choose_buy_box, from_price
-from bazaar.catalog.service import ProductView
+from bazaar.catalog.product_view import ProductView
 from bazaar.kernel.money import Money
 from bazaar.pricing.experiments import Exposure
 from bazaar.pricing.model import ListingPrices, OfferPrices

@@ -17,13 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bazaar.catalog.model import Brand, Category, Fulfiller, Offer, Product
+from bazaar.catalog.product_store import _offer, _product, _variant
 from bazaar.catalog.store import (
     _brand,
     _category,
     _fulfiller,
-    _offer,
-    _product,
-    _variant,
     brands,
     categories,
     fulfillers,

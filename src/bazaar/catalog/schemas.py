@@ -29,7 +29,7 @@ from bazaar.catalog.model import (
     VariantDraft,
 )
 from bazaar.catalog.page_prices import PricedProduct
-from bazaar.catalog.service import ProductView
+from bazaar.catalog.product_view import ProductView
 from bazaar.catalog.taxonomy_schemas import (
     AttributeInput,
     BrandOut,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bazaar.catalog import store
+from bazaar.catalog import product_store, store
 from bazaar.catalog.drafts import CategoryDraft, ProductDraft
 from bazaar.catalog.service import CatalogService
 from bazaar.catalog.synthetic import SyntheticCatalog
@@ -100,7 +100,7 @@ def create_missing_products(
 ) -> int:
     """Create, in one batch, the drafts whose first SKU is not in the catalog yet."""
     with db.read() as conn:
-        taken = store.existing_skus(conn, [d.variants[0].sku for d in drafts])
+        taken = product_store.existing_skus(conn, [d.variants[0].sku for d in drafts])
     missing = [d for d in drafts if d.variants[0].sku not in taken]
     if missing:
         catalog.create_products(principal, missing)
@@ -136,7 +136,7 @@ def synthetic_products_present(db: Database, synthetic: SyntheticCatalog) -> int
     def present(index: int) -> bool:
         sku = synthetic.sku(index, 0)
         with db.read() as conn:
-            return bool(store.existing_skus(conn, [sku]))
+            return bool(product_store.existing_skus(conn, [sku]))
 
     low, high = 0, 1
     while present(high - 1):  # find an upper bound by doubling

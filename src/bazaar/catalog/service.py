@@ -1,24 +1,24 @@
 """Catalog use cases: products, variants and offers; product pages and search.
 
 Every write runs in one unit of work that also records its events and updates the search
-index, so the catalog, its audit trail and what shoppers can find never disagree.
+index, so the catalog, its audit trail and what shoppers can find never disagree. The rules
+applied on the way in (patch merging, batch error numbering, constraint violations as 409s)
+are in ``write_rules``; the product page view is assembled in ``product_view``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bazaar.catalog import indexing, stock_view, store
+from bazaar.catalog import indexing, product_store, stock_view
 from bazaar.catalog.building import (
     CategoryCache,
-    IdSupply,
     References,
     build_offers,
-    build_product,
     product_fields,
 )
 from bazaar.catalog.checkout_view import load_checkout_offers
@@ -32,11 +32,7 @@ from bazaar.catalog.events import (
     VariantUpdated,
 )
 from bazaar.catalog.model import (
-    Brand,
-    BuyBox,
-    Category,
     CheckoutOffer,
-    Fulfiller,
     ImageRef,
     Offer,
     OfferStock,
@@ -44,22 +40,28 @@ from bazaar.catalog.model import (
     ProductStatus,
     Variant,
     VariantDraft,
-    check_offer_numbers,
     check_variant,
-    choose_buy_box,
-    from_price,
 )
 from bazaar.catalog.new_products import find_duplicates, insert_built, product_created
 from bazaar.catalog.product_page import load_product_page
+from bazaar.catalog.product_view import ProductView, assemble_product_view
+from bazaar.catalog.write_rules import (
+    build_batch,
+    merged_product_draft,
+    offer_conflict,
+    offer_event,
+    patched_offer,
+    unprefix,
+    variant_conflict,
+)
 from bazaar.identity.model import Principal, Role
 from bazaar.infra import collector
-from bazaar.infra.db import Database, violates_unique
+from bazaar.infra.db import Database
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
-from bazaar.kernel.money import Money
 from bazaar.search.index import SearchIndex
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
@@ -68,22 +70,6 @@ ImageSource = Callable[[Sequence[str]], Mapping[str, Sequence[ImageRef]]]
 # called after each commit (cache invalidation): the listings always, and the pages of the
 # products whose ids it is given
 ChangeListener = Callable[[Sequence[str]], None]
-
-
-@dataclass(frozen=True)
-class ProductView:
-    """Everything a product page shows, loaded in a fixed number of queries."""
-
-    product: Product
-    category: Category
-    brand: Brand | None
-    offers: Sequence[Offer]
-    fulfillers: Mapping[str, Fulfiller]
-    buy_boxes: Mapping[str, BuyBox | None]  # per variant id
-    buy_box: BuyBox | None  # of the first variant that has one
-    price: Money | None
-    in_stock: bool
-    images: Sequence[ImageRef]
 
 
 class CatalogService:
@@ -131,8 +117,6 @@ class CatalogService:
         principal.require_role(Role.OPERATOR)
         # a batch's objects are freed by reference counting: no collector passes over them
         with collector.paused(), self._uow(principal.actor) as uow:
-            built: list[tuple[Product, list[Offer]]] = []
-            errors: list[FieldError] = []
             # Batches reuse the categories parsed for earlier ones; a single product reads its
             # category directly (a cache miss costs a second query, more than parsing one row).
             cache = self._categories if len(drafts) > 1 else None
@@ -141,46 +125,16 @@ class CatalogService:
                 {d.brand for d in drafts if d.brand is not None},
                 {o.fulfiller_id for d in drafts for o in d.offers},
             )
-            now = self._clock.now()
-            ids = IdSupply(
-                {
-                    "prd": len(drafts),
-                    "var": sum(len(d.variants) for d in drafts),
-                    "ofr": sum(len(d.offers) for d in drafts),
-                }
-            )
-            for i, draft in enumerate(drafts):
-                prefix = f"[{i}]." if len(drafts) > 1 else ""
-                try:
-                    built.append(build_product(draft, refs, now, self._currency, ids))
-                except ValidationFailed as exc:
-                    errors += [replace(e, field=prefix + e.field) for e in exc.errors]
-            # numbered by position in the input, whether or not the rest of a draft is valid
-            duplicates = find_duplicates(
-                uow.conn, [d.variants for d in drafts], multi=len(drafts) > 1
-            )
-            if errors:
-                raise ValidationFailed(
-                    "Some products have invalid fields", errors=errors + duplicates
-                )
-            if duplicates:
-                raise Conflict("A SKU or GTIN is already in use", errors=duplicates)
+            built = build_batch(uow.conn, drafts, refs, self._clock.now(), self._currency)
             products = [p for p, _ in built]
             try:
                 insert_built(uow.conn, built)
             except IntegrityError as exc:
                 # a concurrent writer took a SKU or GTIN between our check and insert
-                for column in ("sku", "gtin"):
-                    if violates_unique(exc, "variants", column):
-                        raise Conflict(
-                            f"A {column.upper()} is already in use",
-                            errors=[
-                                FieldError(f"variants[0].{column}", "Already in use", "duplicate")
-                            ]
-                            if len(drafts) == 1
-                            else [FieldError("variants", "Already in use", "duplicate")],
-                        ) from exc
-                raise
+                conflict = variant_conflict(exc, single=len(drafts) == 1)
+                if conflict is None:
+                    raise
+                raise conflict from exc
             # One event per product, its first offers included: a bulk import writes
             # one outbox row per product, not one per offer as well.
             for product, offers in built:
@@ -206,28 +160,13 @@ class CatalogService:
         principal.require_role(Role.OPERATOR)
         with self._uow(principal.actor) as uow:
             current = self._load(uow.conn, product_id)
-            given = patch.provided
-            draft = ProductDraft(
-                title=patch.title or "" if "title" in given else current.title,
-                description=patch.description or ""
-                if "description" in given
-                else current.description,
-                category=patch.category or "" if "category" in given else current.category_id,
-                brand=patch.brand if "brand" in given else current.brand_id,
-                attributes=(
-                    patch.attributes or {} if "attributes" in given else current.attributes
-                ),
-                gtin=patch.gtin if "gtin" in given else current.gtin,
-                mpn=patch.mpn if "mpn" in given else current.mpn,
-                status=patch.status or current.status,
-                variants=(),
-            )
+            draft = merged_product_draft(current, patch)
             fields = asdict(product_fields(draft, References(uow.conn)))
             product = replace(current, **fields, updated_at=self._clock.now())
             changed = tuple(sorted(k for k, v in fields.items() if getattr(current, k) != v))
             if not changed:
                 return current
-            store.update_product(uow.conn, product)
+            product_store.update_product(uow.conn, product)
             if product.status is ProductStatus.ARCHIVED and current.status is not product.status:
                 uow.record(ProductArchived(product_id=product.id))
             else:
@@ -249,7 +188,7 @@ class CatalogService:
     def add_variant(self, principal: Principal, product_id: str, draft: VariantDraft) -> Variant:
         principal.require_role(Role.OPERATOR)
         if errors := check_variant(draft, "variant"):
-            raise ValidationFailed("The variant has invalid fields", errors=_unprefix(errors))
+            raise ValidationFailed("The variant has invalid fields", errors=unprefix(errors))
         with self._uow(principal.actor) as uow:
             product = self._load(uow.conn, product_id)
             variant = Variant(
@@ -263,8 +202,8 @@ class CatalogService:
                 position=len(product.variants),
             )
             if dupes := find_duplicates(uow.conn, [[draft]], multi=False):
-                raise Conflict("The SKU or GTIN is already in use", errors=_unprefix(dupes))
-            store.insert_variants(uow.conn, [variant])
+                raise Conflict("The SKU or GTIN is already in use", errors=unprefix(dupes))
+            product_store.insert_variants(uow.conn, [variant])
             uow.record(VariantAdded(product_id=product.id, variant_id=variant.id, sku=variant.sku))
             self._reindex(uow.conn, [product.id])
             uow.commit()
@@ -286,14 +225,14 @@ class CatalogService:
                 variant.sku, variant.options, variant.gtin, variant.weight_g, variant.dimensions
             )
             if errors := check_variant(draft, "variant"):
-                raise ValidationFailed("The variant has invalid fields", errors=_unprefix(errors))
+                raise ValidationFailed("The variant has invalid fields", errors=unprefix(errors))
             new_gtin = variant.gtin if variant.gtin != current.gtin else None
-            if new_gtin is not None and store.existing_gtins(uow.conn, [new_gtin]):
+            if new_gtin is not None and product_store.existing_gtins(uow.conn, [new_gtin]):
                 raise Conflict(
                     "The GTIN is already in use",
                     errors=[FieldError("gtin", "Already in use", "duplicate")],
                 )
-            store.update_variant(uow.conn, variant)
+            product_store.update_variant(uow.conn, variant)
             uow.record(
                 VariantUpdated(
                     product_id=product.id, variant_id=variant.id, changed=tuple(sorted(values))
@@ -315,19 +254,13 @@ class CatalogService:
             now = self._clock.now()
             offer = build_offers(product, [draft], refs, now, self._currency)[0]
             try:
-                store.insert_offers(uow.conn, [offer])
+                product_store.insert_offers(uow.conn, [offer])
             except IntegrityError as exc:
-                # SQLite names the first column, PostgreSQL the constraint
-                if not (
-                    violates_unique(exc, "offers", "variant_id")
-                    or violates_unique(exc, "offers", "variant_id_fulfiller_id")
-                ):
+                conflict = offer_conflict(exc)
+                if conflict is None:
                     raise
-                raise Conflict(
-                    "This fulfiller already offers this variant; change that offer instead",
-                    errors=[FieldError("fulfiller_id", "Already offers this variant", "duplicate")],
-                ) from exc
-            uow.record(_offer_event(OfferCreated, offer))
+                raise conflict from exc
+            uow.record(offer_event(OfferCreated, offer))
             self._reindex(uow.conn, [product.id])
             uow.commit()
         self._on_change([product.id])
@@ -336,36 +269,18 @@ class CatalogService:
     def update_offer(self, principal: Principal, offer_id: str, patch: OfferPatch) -> Offer:
         principal.require_role(Role.OPERATOR)
         with self._uow(principal.actor) as uow:
-            current = store.get_offer(uow.conn, offer_id) if is_valid_id(offer_id, "ofr") else None
+            current = (
+                product_store.get_offer(uow.conn, offer_id)
+                if is_valid_id(offer_id, "ofr")
+                else None
+            )
             if current is None:
                 raise NotFound("No such offer")
-            offer = replace(
-                current,
-                price=patch.price or current.price,
-                shipping=patch.shipping or current.shipping,
-                stock=patch.stock if patch.stock is not None else current.stock,
-                delivery_days=(
-                    patch.delivery_days
-                    if patch.delivery_days is not None
-                    else current.delivery_days
-                ),
-                status=patch.status or current.status,
-                updated_at=self._clock.now(),
-            )
-            errors = check_offer_numbers(
-                offer.price, offer.shipping, offer.stock, offer.delivery_days, self._currency
-            )
-            if errors:
-                raise ValidationFailed("The offer has invalid fields", errors=errors)
-            changed = tuple(
-                k
-                for k in ("price", "shipping", "stock", "delivery_days", "status")
-                if getattr(offer, k) != getattr(current, k)
-            )
+            offer, changed = patched_offer(current, patch, self._clock.now(), self._currency)
             if not changed:
                 return current
-            store.update_offer(uow.conn, offer)
-            uow.record(_offer_event(OfferUpdated, offer, changed=changed))
+            product_store.update_offer(uow.conn, offer)
+            uow.record(offer_event(OfferUpdated, offer, changed=changed))
             self._reindex(uow.conn, [offer.product_id])
             uow.commit()
         self._on_change([offer.product_id])
@@ -378,7 +293,7 @@ class CatalogService:
         if not is_valid_id(product_id, "prd"):
             return False
         with self._db.read() as conn:
-            return store.product_exists(conn, product_id)
+            return product_store.product_exists(conn, product_id)
 
     def get_product(self, product_id: str, *, staff: bool = False) -> Product:
         with self._db.read() as conn:
@@ -401,26 +316,7 @@ class CatalogService:
                 raise NotFound("No such product")
             product = rows.product
             images = self._images([product.id]).get(product.id, ()) if self._images else ()
-        category, brand = rows.category, rows.brand
-        offers, fulfillers = rows.offers, rows.fulfillers
-        ratings = {fid: f.rating for fid, f in fulfillers.items()}
-        buy_boxes = {
-            v.id: choose_buy_box([o for o in offers if o.variant_id == v.id], ratings)
-            for v in product.variants
-        }
-        price, in_stock = from_price(offers)
-        return ProductView(
-            product=product,
-            category=category,
-            brand=brand,
-            offers=offers,
-            fulfillers=fulfillers,
-            buy_boxes=buy_boxes,
-            buy_box=next((b for b in buy_boxes.values() if b is not None), None),
-            price=price,
-            in_stock=in_stock,
-            images=images,
-        )
+        return assemble_product_view(rows, images)
 
     def reindex(self, product_ids: Sequence[str]) -> None:
         """Refresh the search documents of these products (after image, stock or price events)."""
@@ -433,7 +329,9 @@ class CatalogService:
         after: str | None = None
         while True:
             with self._db.read() as conn:
-                ids = store.product_ids_of_brand(conn, brand_id, after_id=after, limit=batch_size)
+                ids = product_store.product_ids_of_brand(
+                    conn, brand_id, after_id=after, limit=batch_size
+                )
             if not ids:
                 return
             self.reindex(ids)
@@ -452,7 +350,9 @@ class CatalogService:
         return {pid: imgs[0].thumb_url for pid, imgs in self._images(product_ids).items() if imgs}
 
     def _load(self, conn: Connection, product_id: str) -> Product:
-        product = store.get_product(conn, product_id) if is_valid_id(product_id, "prd") else None
+        product = (
+            product_store.get_product(conn, product_id) if is_valid_id(product_id, "prd") else None
+        )
         if product is None:
             raise NotFound("No such product")
         return product
@@ -505,27 +405,3 @@ class CatalogService:
         if written.touched:
             self._on_change(written.touched)
         return len(written.touched)
-
-
-def _unprefix(errors: Sequence[FieldError]) -> list[FieldError]:
-    """Errors about the one variant a request is about name its fields plainly (``sku``)."""
-    return [
-        replace(e, field=e.field.removeprefix("variant.").removeprefix("variants[0]."))
-        for e in errors
-    ]
-
-
-def _offer_event(
-    cls: type[OfferCreated] | type[OfferUpdated], offer: Offer, **extra: object
-) -> OfferCreated | OfferUpdated:
-    return cls(
-        product_id=offer.product_id,
-        offer_id=offer.id,
-        variant_id=offer.variant_id,
-        fulfiller_id=offer.fulfiller_id,
-        price=offer.price,
-        shipping=offer.shipping,
-        stock=offer.stock,
-        status=offer.status.value,
-        **extra,  # type: ignore[arg-type]
-    )

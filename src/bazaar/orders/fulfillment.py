@@ -37,8 +37,8 @@ from bazaar.orders.model import (
     Order,
     OrderStatus,
     Progress,
-    check_line_quantities,
 )
+from bazaar.orders.order_lines import check_line_quantities
 
 
 class FulfillmentStatus(StrEnum):

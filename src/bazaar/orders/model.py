@@ -6,21 +6,18 @@ when the current state forbids it and ``ValidationFailed`` (422) for bad quantit
 service saves ``value`` and appends ``events`` to its unit of work.
 
 Order status after payment is derived, never set by hand: from how far its fulfillment
-orders have got (:func:`fulfillment_progress`) and how much has been refunded. Refunds are
-counted in units of order lines; each unit's share of the line's paid total comes from
-``Money.allocate``, and units are refunded in a fixed order, so refunding every unit of a
-line, in any number of steps, returns exactly what was paid for it - never a cent more.
+orders have got (:func:`fulfillment_progress`) and how much has been refunded. What a refund
+returns is worked out over the order's lines in ``order_lines``; the order decides whether it
+may be refunded at all and records the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from enum import StrEnum
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from bazaar.kernel.errors import Conflict, FieldError, ValidationFailed
+from bazaar.kernel.errors import Conflict, ValidationFailed
 from bazaar.kernel.events import Event
 from bazaar.kernel.money import Money, sum_money
 from bazaar.orders.events import (
@@ -35,8 +32,16 @@ from bazaar.orders.events import (
     OrderPaymentFailed,
     OrderPlaced,
     RefundIssued,
-    RefundLine,
 )
+
+# The order's lines and statuses are its vocabulary: most callers that build or read an order
+# import them with it, so they stay importable from here.
+from bazaar.orders.order_lines import OrderLine as OrderLine
+from bazaar.orders.order_lines import RefundBreakdown, refund_breakdown
+from bazaar.orders.order_lines import ShippingLine as ShippingLine
+from bazaar.orders.status import ORDER_TRANSITIONS, PAID_STATUSES, fulfillment_progress
+from bazaar.orders.status import OrderStatus as OrderStatus
+from bazaar.orders.status import Progress as Progress
 
 if TYPE_CHECKING:
     # Fulfillment orders build on this module; the order only reads their quantities.
@@ -58,133 +63,6 @@ class IllegalTransition(Conflict):
 
     code = "illegal_transition"
     title = "Not allowed in the current state"
-
-
-class OrderStatus(StrEnum):
-    AWAITING_PAYMENT = "awaiting_payment"
-    PAYMENT_FAILED = "payment_failed"  # declined or expired: terminal, stock released
-    PAID = "paid"
-    PARTIALLY_FULFILLED = "partially_fulfilled"
-    FULFILLED = "fulfilled"
-    COMPLETED = "completed"  # closed: delivered and past returns
-    CANCELLED = "cancelled"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-
-
-_S = OrderStatus
-ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    _S.AWAITING_PAYMENT: frozenset({_S.PAID, _S.PAYMENT_FAILED, _S.CANCELLED}),
-    _S.PAID: frozenset(
-        {_S.PARTIALLY_FULFILLED, _S.FULFILLED, _S.CANCELLED, _S.PARTIALLY_REFUNDED, _S.REFUNDED}
-    ),
-    _S.PARTIALLY_FULFILLED: frozenset({_S.FULFILLED, _S.PARTIALLY_REFUNDED, _S.REFUNDED}),
-    _S.FULFILLED: frozenset({_S.COMPLETED, _S.PARTIALLY_REFUNDED, _S.REFUNDED}),
-    _S.PARTIALLY_REFUNDED: frozenset({_S.REFUNDED, _S.CANCELLED, _S.COMPLETED}),
-    _S.REFUNDED: frozenset({_S.CANCELLED}),
-    _S.PAYMENT_FAILED: frozenset(),
-    _S.CANCELLED: frozenset(),
-    _S.COMPLETED: frozenset(),
-}
-# Statuses in which the customer has paid and money may go back.
-PAID_STATUSES = frozenset(
-    {_S.PAID, _S.PARTIALLY_FULFILLED, _S.FULFILLED, _S.PARTIALLY_REFUNDED, _S.REFUNDED}
-)
-
-
-class Progress(StrEnum):
-    """How far an order's fulfillment orders have got, taken together."""
-
-    UNFULFILLED = "unfulfilled"
-    PARTIALLY_FULFILLED = "partially_fulfilled"
-    FULFILLED = "fulfilled"  # nothing left to ship, something shipped
-    VOID = "void"  # nothing left to ship, nothing shipped: all rejected or cancelled
-
-
-def check_line_quantities(
-    items: Sequence[LineQuantity], limits: Mapping[str, int], verb: str
-) -> None:
-    """Raise ``ValidationFailed`` unless each item names a line in ``limits`` once, with a
-    quantity from 1 to that line's limit. Fields are ``lines[i].line_id`` / ``.quantity``."""
-    errors: list[FieldError] = []
-    if not items:
-        errors.append(FieldError("lines", f"Nothing to {verb}", "required"))
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        limit = limits.get(item.line_id)
-        if limit is None:
-            errors.append(FieldError(f"lines[{i}].line_id", "No such line", "unknown_line"))
-        elif item.line_id in seen:
-            errors.append(FieldError(f"lines[{i}].line_id", "Listed twice", "duplicate"))
-        elif type(item.quantity) is not int or not 1 <= item.quantity <= limit:
-            message = f"Must be 1 to {limit}" if limit else f"Nothing left to {verb}"
-            errors.append(FieldError(f"lines[{i}].quantity", message, "out_of_range"))
-        seen.add(item.line_id)
-    if errors:
-        raise ValidationFailed(f"Cannot {verb} these quantities", errors=errors)
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    """One offer bought; ``discount`` and ``tax`` are for the whole line, ``total`` is what
-    the customer paid for it (tax included)."""
-
-    id: str
-    offer_id: str
-    sku: str
-    product_id: str
-    fulfiller_id: str
-    category_id: str
-    quantity: int
-    unit_price: Money
-    discount: Money
-    tax: Money
-    tax_rate: Decimal
-    total: Money
-    refunded_quantity: int = 0
-
-    @property
-    def subtotal(self) -> Money:
-        return self.unit_price * self.quantity
-
-    def unit_amounts(self) -> list[Money]:
-        """Each unit's share of ``total``; they sum to it exactly and differ by at most 1."""
-        return self.total.split(self.quantity)
-
-    def refund_amount(self, units: int) -> Money:
-        """What refunding the next ``units`` units returns (units go in a fixed order)."""
-        if not 0 <= units <= self.quantity - self.refunded_quantity:
-            raise ValueError(f"Line {self.id}: cannot refund {units} more units")
-        start = self.refunded_quantity
-        return sum_money(self.unit_amounts()[start : start + units], self.total.currency)
-
-    @property
-    def refunded(self) -> Money:
-        return sum_money(self.unit_amounts()[: self.refunded_quantity], self.total.currency)
-
-
-@dataclass(frozen=True)
-class ShippingLine:
-    """What one fulfiller's delivery cost; ``total`` includes tax. Refunded whole or not."""
-
-    fulfiller_id: str
-    amount: Money
-    tax: Money
-    tax_rate: Decimal
-    total: Money
-    refunded: bool = False
-
-
-@dataclass(frozen=True)
-class RefundBreakdown:
-    lines: tuple[RefundLine, ...]
-    shipping: Money
-
-    @property
-    def amount(self) -> Money:
-        return sum_money((line.amount for line in self.lines), self.shipping.currency) + (
-            self.shipping
-        )
 
 
 @dataclass(frozen=True)
@@ -443,23 +321,7 @@ class Order:
             self.status is OrderStatus.CANCELLED and self.payment_reference
         ):
             raise IllegalTransition(f"Order {self.id} is {self.status}: nothing to refund")
-        limits = {line.id: line.quantity - line.refunded_quantity for line in self.lines}
-        if lines or not shipping_for:
-            check_line_quantities(lines, limits, "refund")
-        unrefunded = {s.fulfiller_id: s for s in self.shipping if not s.refunded}
-        errors = [
-            FieldError(f"shipping_for[{i}]", "No unrefunded shipping", "not_refundable")
-            for i, f in enumerate(shipping_for)
-            if f not in unrefunded
-        ]
-        if errors:
-            raise ValidationFailed("Cannot refund this shipping", errors=errors)
-        refund_lines = tuple(
-            RefundLine(x.line_id, x.quantity, self.line(x.line_id).refund_amount(x.quantity))
-            for x in lines
-        )
-        shipping = self._sum([unrefunded[f].total for f in set(shipping_for)])
-        return RefundBreakdown(refund_lines, shipping)
+        return refund_breakdown(self.lines, self.shipping, lines, shipping_for, self.currency)
 
     def refund(
         self,
@@ -509,14 +371,3 @@ class Order:
         ]
         shipping = [s.fulfiller_id for s in self.shipping if not s.refunded]
         return self.refund(refund_id, lines, reason=reason, shipping_for=shipping)
-
-
-def fulfillment_progress(fulfillments: Sequence[FulfillmentOrder]) -> Progress:
-    """How far an order's fulfillment orders have got, taken together."""
-    shipped = any(f.shipped_units for f in fulfillments)
-    left = any(f.open_units for f in fulfillments)
-    if not fulfillments or (left and not shipped):
-        return Progress.UNFULFILLED
-    if left:
-        return Progress.PARTIALLY_FULFILLED
-    return Progress.FULFILLED if shipped else Progress.VOID

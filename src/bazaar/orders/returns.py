@@ -34,8 +34,8 @@ from bazaar.orders.model import (
     IllegalTransition,
     Order,
     OrderStatus,
-    check_line_quantities,
 )
+from bazaar.orders.order_lines import check_line_quantities
 
 
 class ReturnStatus(StrEnum):

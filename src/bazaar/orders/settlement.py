@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from bazaar.kernel.events import Event
 from bazaar.kernel.money import Money
 from bazaar.orders.fulfillment import FulfillmentOrder
-from bazaar.orders.model import Changed, Order, Progress, fulfillment_progress
+from bazaar.orders.model import Changed, Order, Progress
+from bazaar.orders.status import fulfillment_progress
 from bazaar.payments.model import Payment
 
 

@@ -2,7 +2,8 @@
 
 One statement materialises the matches once and reads the page, the total and every facet
 from them (without text, the most selective filter drives, judged by the precomputed counts in
-one small statement). Past a few limits (ReadLimits) it reads less than every match:
+one small statement; the filters' SQL and that choice are in ``filter_sql``). Past a few
+limits (ReadLimits) it reads less than every match:
 
 * **facets** are counted over the ``facet_sample`` most recently indexed matches and scaled to
   the total (``SearchResult.facets_approximate``); the hits and the total stay exact.
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from bazaar.search.filter_sql import driver_sizes, driving_rows, filters, has_ranges, row_filters
 from bazaar.search.model import (
     ATTRIBUTE_PREFIX,
     BRAND,
@@ -39,7 +40,6 @@ from bazaar.search.model import (
     SearchQuery,
     SearchResult,
     SortOrder,
-    TextQuery,
     query_tags,
     relevance_key,
     relevance_position,
@@ -56,118 +56,7 @@ from bazaar.search.reads import (
     page_result,
 )
 from bazaar.search.store import ROW_FILTER_INDEX
-
-
-def _attribute_filters(query: SearchQuery) -> list[tuple[str, tuple[str, ...]]]:
-    return [(name, values) for name, values in sorted(query.attributes.items()) if values]
-
-
-def _filters(query: SearchQuery, sql: Sql, driver: str) -> list[str]:
-    """WHERE conditions on ``d`` for every filter the driving rows do not already apply.
-
-    The text driver applies every equality filter but the in-stock one itself (as tags).
-    """
-    where: list[str] = []
-    if driver == TEXT:
-        return _row_filters(query, sql)
-    if query.category_id is not None and driver != CATEGORY:
-        where.append(
-            "EXISTS (SELECT 1 FROM search_doc_categories fc WHERE fc.doc_id = d.doc_id"
-            f" AND fc.category_id = {sql.bind('category', query.category_id)})"
-        )
-    if query.brand_ids:
-        where.append(f"d.brand_id IN {sql.bind_list('brands', query.brand_ids)}")
-    if query.seller_ids and driver != SELLER:
-        where.append(
-            "EXISTS (SELECT 1 FROM search_doc_sellers fs WHERE fs.doc_id = d.doc_id"
-            f" AND fs.seller_id IN {sql.bind_list('sellers', query.seller_ids)})"
-        )
-    for i, (name, values) in enumerate(_attribute_filters(query)):
-        if driver != f"attr{i}":
-            where.append(
-                f"EXISTS (SELECT 1 FROM search_doc_attributes fa WHERE fa.doc_id = d.doc_id"
-                f" AND fa.name = {sql.bind(f'attr_name{i}', name)}"
-                f" AND fa.value IN {sql.bind_list(f'attr_values{i}', values)})"
-            )
-    if query.in_stock is not None:
-        where.append(f"d.in_stock = {sql.bind('in_stock', query.in_stock)}")
-    return _range_filters(query, sql, where)
-
-
-def _row_filters(query: SearchQuery, sql: Sql) -> list[str]:
-    """The filters a text search checks on each match's row: stock (see model.query_tags) and
-    the ranges."""
-    where = []
-    if query.in_stock is not None:
-        where.append(f"d.in_stock = {sql.bind('in_stock', query.in_stock)}")
-    return _range_filters(query, sql, where)
-
-
-def _has_ranges(query: SearchQuery) -> bool:
-    return any(v is not None for v in (query.price_min, query.price_max, query.rating_min))
-
-
-def _range_filters(query: SearchQuery, sql: Sql, where: list[str]) -> list[str]:
-    for condition, name, value in (
-        ("d.price >=", "price_min", query.price_min),
-        ("d.price <=", "price_max", query.price_max),
-        ("d.rating >=", "rating_min", query.rating_min),
-    ):
-        if value is not None:
-            where.append(f"{condition} {sql.bind(name, value)}")
-    return where
-
-
-def _driver_sizes(conn: Connection, query: SearchQuery) -> dict[str, int]:
-    """How many documents each indexable filter selects on its own (from the counts)."""
-    sql = Sql()
-    arms = []
-    if query.category_id is not None:
-        arms.append((CATEGORY, sql.bind("scope", query.category_id), "''", "= ''"))
-    if query.brand_ids:
-        arms.append((BRAND, "''", f"'{BRAND}'", f"IN {sql.bind_list('b', query.brand_ids)}"))
-    if query.seller_ids:
-        arms.append((SELLER, "''", f"'{SELLER}'", f"IN {sql.bind_list('s', query.seller_ids)}"))
-    for i, (name, values) in enumerate(_attribute_filters(query)):
-        facet = sql.bind(f"an{i}", ATTRIBUTE_PREFIX + name)
-        arms.append((f"attr{i}", "''", facet, f"IN {sql.bind_list(f'av{i}', values)}"))
-    if len(arms) < 2:
-        return {arms[0][0]: 0} if arms else {}
-    statement = " UNION ALL ".join(
-        f"SELECT '{key}' AS driver, COALESCE(SUM(count), 0) AS n FROM search_facet_counts"
-        f" WHERE scope = {scope} AND facet = {facet} AND value {values}"
-        for key, scope, facet, values in arms
-    )
-    rows: Sequence[Any] = conn.execute(sql.text(statement), sql.params).all()
-    return {key: int(n) for key, n in rows}
-
-
-def _driving_rows(query: SearchQuery, sql: Sql, driver: str, join: str) -> tuple[str, str]:
-    """FROM clause and join condition that start from the rows of the most selective filter.
-
-    The brand filter needs nothing here: it is a column of ``d`` with an index of its own.
-    """
-    if driver == CATEGORY:
-        category = sql.bind("category", query.category_id)
-        rows = "search_doc_categories dc"
-        condition = f"dc.category_id = {category} AND d.doc_id = dc.doc_id"
-    elif driver == SELLER:
-        sellers = sql.bind_list("sellers", query.seller_ids)
-        rows = f"(SELECT DISTINCT doc_id FROM search_doc_sellers WHERE seller_id IN {sellers}) dc"
-        condition = "d.doc_id = dc.doc_id"
-    elif driver.startswith("attr"):
-        i = int(driver.removeprefix("attr"))
-        name, values = _attribute_filters(query)[i]
-        rows = (
-            "(SELECT DISTINCT doc_id FROM search_doc_attributes"
-            f" WHERE name = {sql.bind(f'attr_name{i}', name)}"
-            f" AND value IN {sql.bind_list(f'attr_values{i}', values)}) dc"
-        )
-        condition = "d.doc_id = dc.doc_id"
-    else:
-        return "search_documents d", ""
-    return f"{rows} {join} search_documents d", condition
-
+from bazaar.search.text import TextQuery
 
 # Checking the stock of each match costs a lookup in a narrow index; intersecting the in-stock
 # tag (in most documents) costs a walk of most of its posting list: about the same at this
@@ -315,7 +204,7 @@ def _scored_matches(
             # Counted further only past the cap (a CASE runs its subquery only when taken),
             # and only when the tiered read has a use for the count (no range filters).
             further = "c"
-            if not _has_ranges(query):
+            if not has_ranges(query):
                 unscored = engine.match_sql(text, tags, sql.params, scored=False)
                 limit = sql.bind("seen_limit", max(cap + 1, limits.row_checks))
                 further = (
@@ -328,12 +217,12 @@ def _scored_matches(
             source, seen = f"x {join} search_documents d", "seen"
         else:
             source = f"({matching}) x {join} search_documents d"
-        where = ["d.doc_id = x.doc_id", *_filters(query, sql, driver=TEXT)]
+        where = ["d.doc_id = x.doc_id", *filters(query, sql, driver=TEXT)]
     else:
-        sizes = _driver_sizes(conn, query)
+        sizes = driver_sizes(conn, query)
         driver = min(sizes, key=lambda k: sizes[k]) if sizes else ""
-        source, condition = _driving_rows(query, sql, driver, join)
-        where = _filters(query, sql, driver)
+        source, condition = driving_rows(query, sql, driver, join)
+        where = filters(query, sql, driver)
         if condition:
             where.insert(0, condition)
     if sort is SortOrder.RELEVANCE:
@@ -378,12 +267,12 @@ def _tiered_matches(
     anyway.
     """
     join = engine.forced_join
-    checks = _row_filters(query, sql)
+    checks = row_filters(query, sql)
     checked_too = "".join(f" AND {check}" for check in checks)
     # Only the checked and sampled columns: the engine may read them from the narrow index.
     narrow = f"search_documents d {engine.index_hint(ROW_FILTER_INDEX)}"
     matching = engine.match_sql(text, query_tags(query, stock=False), sql.params, scored=False)
-    if _has_ranges(query) or (checks and seen < limits.row_checks):
+    if has_ranges(query) or (checks and seen < limits.row_checks):
         checked = f"SELECT x.doc_id FROM ({matching}) x {join} {narrow} WHERE d.doc_id = x.doc_id"
         ctes = [f"m AS MATERIALIZED ({checked}{checked_too})"]
         total = "SELECT COUNT(*) AS n FROM m"

@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.search.model import FIELD_WEIGHTS, TextQuery
+from bazaar.search.model import FIELD_WEIGHTS
 from bazaar.search.sql_index import SqlSearchIndex
 from bazaar.search.store import TRIGRAM_INDEX
+from bazaar.search.text import TextQuery
 from bazaar.search.typos import scan_candidates
 from bazaar.search.writes import TextRow
 
-# Text arrives tokenised (model.index_text), so the "simple" configuration only has to split
+# Text arrives tokenised (text.index_text), so the "simple" configuration only has to split
 # on spaces: no stemming and no stop words, the same words FTS5 sees on SQLite. Weights, for
 # ranking only: A the title, B brand, C attributes, D the description. The filter tags
 # (model.document_tags) have a tsvector of their own, so the words never match them.

@@ -26,9 +26,9 @@ from bazaar.search.model import (
     SearchQuery,
     SearchResult,
     SortOrder,
-    TextQuery,
 )
 from bazaar.search.offers import decode_offers
+from bazaar.search.text import TextQuery
 
 SORT_COLUMN = {
     SortOrder.NEWEST: "newest_key",

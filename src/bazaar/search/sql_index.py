@@ -14,13 +14,13 @@ from bazaar.search.model import (
     SearchDocument,
     SearchQuery,
     SearchResult,
-    TextQuery,
     check_after,
     check_query,
     effective_sort,
     is_browse,
 )
 from bazaar.search.reads import search_browse
+from bazaar.search.text import TextQuery
 from bazaar.search.typos import correct_query
 from bazaar.search.writes import TextRow, remove_documents, upsert_documents
 
@@ -68,7 +68,7 @@ class SqlSearchIndex(ABC):
     # --- the engine's part -------------------------------------------------------------------
 
     def expand_prefix(self, conn: Connection, text: TextQuery) -> TextQuery:
-        """``text``, with model.TextQuery.prefix_words set where the engine gains by it."""
+        """``text``, with text.TextQuery.prefix_words set where the engine gains by it."""
         return text
 
     @abstractmethod

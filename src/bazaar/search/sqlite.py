@@ -8,14 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.search.model import (
-    FIELD_WEIGHTS,
-    MAX_PREFIX_WORDS,
-    TextQuery,
-    field_tiers,
-    prefix_range,
-)
+from bazaar.search.model import FIELD_WEIGHTS, field_tiers
 from bazaar.search.sql_index import SqlSearchIndex
+from bazaar.search.text import MAX_PREFIX_WORDS, TextQuery, prefix_range
 from bazaar.search.typos import scan_candidates
 from bazaar.search.writes import TextRow, executemany
 

@@ -3,7 +3,7 @@
 Runs only when a text search found nothing. A word is unknown when it is not in the vocabulary
 (``search_terms``), or for the last word of a search-as-you-type query when no vocabulary word
 starts with it. Each unknown word is replaced by the closest vocabulary word
-(model.correct_term); the engine only supplies candidates.
+(text.correct_term); the engine only supplies candidates.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.search.model import TextQuery, correct_term, max_typos, prefix_range
+from bazaar.search.text import TextQuery, correct_term, max_typos, prefix_range
 
 
 class Vocabulary(Protocol):

@@ -30,11 +30,11 @@ from bazaar.search.model import (
     SortKeys,
     document_tags,
     facet_contributions,
-    index_text,
     price_bucket,
 )
 from bazaar.search.offers import encode_offers
 from bazaar.search.store import CATEGORY_SORT_KEYS, search_documents
+from bazaar.search.text import index_text
 
 _NAMED = re.compile(r":(\w+)")
 CHUNK = 2000  # documents per statement batch; keeps IN lists far below parameter limits
@@ -42,7 +42,7 @@ CHUNK = 2000  # documents per statement batch; keeps IN lists far below paramete
 
 @dataclass(frozen=True)
 class TextRow:
-    """The searchable text of one document, already tokenised (see model.index_text)."""
+    """The searchable text of one document, already tokenised (see text.index_text)."""
 
     doc_id: int
     title: str
