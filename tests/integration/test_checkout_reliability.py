@@ -5,7 +5,6 @@ Each test runs on SQLite and on PostgreSQL, with real threads against the real d
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
 from bazaar.payments.test_gateway import TestGateway
 from tests.support.checkout import guest_cart, order_body, stock_of, stocked_offer
+from tests.support.concurrency import race
 from tests.support.factories import T0, Account, make_account, test_settings
 
 ORDERS = "/api/v1/orders"
@@ -51,23 +51,6 @@ def staff(shop: Container) -> Account:
     return make_account(shop, Role.OPERATOR)
 
 
-def _race(n: int, work: Any) -> list[Any]:
-    """Run ``work(i)`` on ``n`` threads released at the same moment; their results in order."""
-    start = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        start.wait()
-        results[i] = work(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_two_hundred_buyers_race_for_ten_units(
     http: TestClient, shop: Container, staff: Account, gateway: TestGateway
 ) -> None:
@@ -87,7 +70,7 @@ def test_two_hundred_buyers_race_for_ten_units(
             assert response.json()["code"] == "insufficient_stock", response.text
         return response.status_code
 
-    outcomes = Counter(_race(200, buy))
+    outcomes = Counter(race(200, buy))
 
     # Then exactly 10 succeed, the others are told the stock ran out, and no unit is lost
     assert outcomes == {201: 10, 409: 190}
@@ -104,7 +87,7 @@ def test_fifty_identical_requests_make_one_order_and_one_charge(
     cart_id, headers = guest_cart(http, offer_id, 1)
     same = {**headers, "Idempotency-Key": "one-click-fifty-times"}
 
-    responses = _race(50, lambda _: http.post(ORDERS, json=order_body(cart_id), headers=same))
+    responses = race(50, lambda _: http.post(ORDERS, json=order_body(cart_id), headers=same))
 
     statuses = Counter(r.status_code for r in responses)
     assert set(statuses) <= {201, 409}, statuses

@@ -7,20 +7,18 @@ coupon and its counters are rows, as in production.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bazaar.bootstrap import Container, build
+from bazaar.bootstrap import Container
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.pricing import store
@@ -29,18 +27,15 @@ from bazaar.pricing.promotion_actions import PercentOff
 from bazaar.pricing.promotions import Conditions, Promotion
 from tests.support.assertions import assert_problem
 from tests.support.checkout import guest_cart, order_body, stocked_offer
-from tests.support.factories import T0, Account, make_account, test_settings
+from tests.support.concurrency import race, racing_container
+from tests.support.factories import T0, Account, make_account
 
 ORDERS = "/api/v1/orders"
 
 
 @pytest.fixture
 def shop(db_url: str, tmp_path: Path) -> Iterator[Container]:
-    # 300 simultaneous SQLite writers on two cores queue longer than the default 5 s busy
-    # timeout; the race is about counting, not queueing, so they may wait.
-    c = build(
-        test_settings(db_url, tmp_path, database_pool_size=20, sqlite_busy_timeout_ms=120_000)
-    )
+    c = racing_container(db_url, tmp_path)
     yield c
     c.close()
 
@@ -153,22 +148,6 @@ def test_an_expired_coupon_is_explained_and_gives_nothing(
     assert quote["totals"]["discount"]["amount"] == 0
 
 
-def _race(n: int, work: Any) -> list[Any]:
-    start = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        start.wait()
-        results[i] = work(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_three_hundred_shoppers_race_for_a_coupon_of_a_hundred_uses(
     http: TestClient, shop: Container, staff: Account
 ) -> None:
@@ -194,7 +173,7 @@ def test_three_hundred_shoppers_race_for_a_coupon_of_a_hundred_uses(
             assert response.json()["code"] == "coupon_unavailable", response.text
         return response.status_code
 
-    outcomes = Counter(_race(300, buy))
+    outcomes = Counter(race(300, buy))
 
     # Then exactly 100 orders get the coupon; the others are told it ran out and nothing
     # of theirs was created (the coupon's counter and its redemptions agree)

@@ -7,18 +7,16 @@ exactly what it says was spent.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bazaar.bootstrap import Container, build
+from bazaar.bootstrap import Container
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.kernel.money import Money
@@ -27,7 +25,8 @@ from bazaar.pricing.model import PricingRules
 from bazaar.pricing.promotion_actions import FreeShipping
 from bazaar.pricing.promotions import Promotion
 from tests.support.checkout import guest_cart, order_body, stocked_offer
-from tests.support.factories import Account, make_account, test_settings
+from tests.support.concurrency import race, racing_container
+from tests.support.factories import Account, make_account
 
 ORDERS = "/api/v1/orders"
 PRICE = 1000  # under the free-shipping threshold of the default rule: shipping is charged
@@ -35,10 +34,7 @@ PRICE = 1000  # under the free-shipping threshold of the default rule: shipping 
 
 @pytest.fixture
 def shop(db_url: str, tmp_path: Path) -> Iterator[Container]:
-    # simultaneous SQLite writers on two cores may queue past the default busy timeout
-    c = build(
-        test_settings(db_url, tmp_path, database_pool_size=20, sqlite_busy_timeout_ms=120_000)
-    )
+    c = racing_container(db_url, tmp_path)
     yield c
     c.close()
 
@@ -124,22 +120,6 @@ def test_free_shipping_is_explained_and_drawn_from_the_budget(
     assert "what is left of the promotion's budget" in shipping["label"]
 
 
-def _race(n: int, work: Any) -> list[Any]:
-    start = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        start.wait()
-        results[i] = work(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_racing_orders_never_waive_more_shipping_than_the_budget(
     http: TestClient, shop: Container, staff: Account
 ) -> None:
@@ -165,7 +145,7 @@ def test_racing_orders_never_waive_more_shipping_than_the_budget(
         paid_shipping = int(response.json()["grand_total"]["amount"]) - PRICE
         return 201, charge - paid_shipping
 
-    outcomes = _race(20, buy)
+    outcomes = race(20, buy)
 
     # Then the shipping the orders had waived is exactly what the budget says was spent,
     # and never more than the budget; refused orders left nothing behind
