@@ -23,6 +23,7 @@ from bazaar.catalog import handlers as catalog_handlers
 from bazaar.catalog.bulk import BulkCatalog
 from bazaar.catalog.listing import ProductListing
 from bazaar.catalog.service import CatalogService
+from bazaar.catalog.shelf_index import ShelfIndex
 from bazaar.catalog.taxonomy import TaxonomyService
 from bazaar.checkout.service import CheckoutService
 from bazaar.config import Settings
@@ -127,6 +128,7 @@ class Container:
     pricing_refresher: Periodic = field(init=False)  # reloads them after another's change
     pricing_admin: PricingAdmin = field(init=False)
     shelf_pricing: ShelfPricing = field(init=False)  # effective prices on catalog pages
+    shelf_index: ShelfIndex = field(init=False)  # guest prices in the search index
     checkout: CheckoutService = field(init=False)
     orders: OrderService = field(init=False)
     routing: RoutingService = field(init=False)  # sellers' fulfillment orders and deadlines

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bazaar.carts import store as _carts  # noqa: F401
 from bazaar.catalog import import_store as _import_store  # noqa: F401
+from bazaar.catalog import shelf_store as _shelf_marks  # noqa: F401
 from bazaar.catalog import store as _catalog  # noqa: F401
 from bazaar.fees import payout_store as _payouts  # noqa: F401
 from bazaar.fees import settlement_store as _settlements  # noqa: F401

@@ -71,6 +71,24 @@ def test_the_table_gives_what_full_resolution_gives_at_quantity_one(
         assert (quick or full) == full, offer_id
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_marks_price_is_the_tables_price_for_any_base_price(seed: int) -> None:
+    # The search index keeps marks, not prices: a mark applied to any base price must give
+    # what the table gives (the guest price a listing card shows).
+    rng = random.Random(seed)
+    table = shelf_table(
+        random_book(rng), currency="EUR", channel_id="web", customer_group=None, now=NOW
+    )
+    marks = table.marks()
+    assert marks, "the book names offers"
+    for offer_id in OFFERS:
+        for base in (eur(0), eur(rng.randint(100, 2000)), eur(5000)):
+            shown = table.price(offer_id, base)
+            expected = base.amount if shown is None else shown.unit_price.amount
+            mark = marks.get(offer_id)
+            assert (base.amount if mark is None else mark.apply(base.amount)) == expected
+
+
 def test_the_table_and_a_page_expire_when_a_list_or_sale_starts_or_ends() -> None:
     book = random_book(random.Random(1))
     table = shelf_table(book, currency="EUR", channel_id="web", customer_group=None, now=NOW)

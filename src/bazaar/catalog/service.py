@@ -324,6 +324,11 @@ class CatalogService:
             self._reindex(conn, product_ids)
         self._on_change(product_ids)
 
+    def reindex_in(self, conn: Connection, product_ids: Sequence[str]) -> None:
+        """As :meth:`reindex`, on the caller's write transaction; dropping cached pages is
+        the caller's to do after it commits."""
+        self._reindex(conn, product_ids)
+
     def reindex_brand(self, brand_id: str, batch_size: int = 1000) -> None:
         """Refresh the documents of every product of a brand (after a rename), in batches."""
         after: str | None = None

@@ -12,6 +12,7 @@ services (:class:`bazaar.pricing.ports.CatalogLookups`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ from bazaar.pricing.schemas import (
 )
 from bazaar.pricing.simulation import Simulation, input_errors, simulate
 
+log = logging.getLogger("bazaar.pricing")
+
 UowFactory = Callable[[Actor], SqlUnitOfWork]
 RuleIn = PriceListIn | SalePriceIn | PromotionIn
 
@@ -58,7 +61,11 @@ class PromotionView:
 
 
 class PricingAdmin:
-    """Staff pricing: operators change, operators and reviewers read."""
+    """Staff pricing: operators change, operators and reviewers read.
+
+    ``on_rules_changed`` runs after each change of a price list, sale price or promotion
+    commits (the search index's guest prices follow the rules).
+    """
 
     def __init__(
         self,
@@ -70,6 +77,7 @@ class PricingAdmin:
         catalog: CatalogLookups,
         *,
         currency: str,
+        on_rules_changed: Callable[[], object] = lambda: None,
     ) -> None:
         self._db = db
         self._uow = uow
@@ -78,6 +86,7 @@ class PricingAdmin:
         self._rules = rules
         self._catalog = catalog
         self._currency = currency
+        self._on_rules_changed = on_rules_changed
         self.coupons = CouponAdmin(db, uow, clock, cursors)
         self.experiments = ExperimentAdmin(db, uow, clock, rules, catalog, currency=currency)
 
@@ -100,7 +109,7 @@ class PricingAdmin:
             store.bump_rules_version(uow.conn)
             uow.record(_changed("created", rule_id, body))
             uow.commit()
-        self._rules.invalidate()
+        self._changed()
         return self._rule(kind, rule_id)
 
     def update_rule(
@@ -120,7 +129,7 @@ class PricingAdmin:
             store.bump_rules_version(uow.conn)
             uow.record(_changed("updated", existing.id, body))
             uow.commit()
-        self._rules.invalidate()
+        self._changed()
         return self._rule(kind, rule_id)
 
     def delete_rule(self, principal: Principal, kind: RuleKind, rule_id: str) -> None:
@@ -134,7 +143,17 @@ class PricingAdmin:
                 body = _body(kind, existing.definition)
                 uow.record(_changed("deleted", rule_id, body))
             uow.commit()
+        self._changed()
+
+    def _changed(self) -> None:
+        """After a rule change commits: recompile the rules, then let the search index's
+        guest prices follow. A failure there is logged, not the caller's: the rule is saved,
+        and workers retry the sync with every rules refresh."""
         self._rules.invalidate()
+        try:
+            self._on_rules_changed()
+        except Exception:
+            log.exception("syncing prices after a rule change failed")
 
     def get_rule(self, principal: Principal, kind: RuleKind, rule_id: str) -> RuleRow:
         principal.require_role(Role.OPERATOR, Role.REVIEWER)

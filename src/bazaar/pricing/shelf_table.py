@@ -19,9 +19,27 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from bazaar.kernel.money import Money
 from bazaar.pricing.price_lists import EffectivePrice, PriceBook, on_sale
+
+
+class ShelfMark(NamedTuple):
+    """What the rules make of one offer's unit price, independently of its base price.
+
+    ``fixed``: a price list sets the price (``amount``); otherwise a sale caps it: the offer
+    costs the lower of ``amount`` and its base price. The search index keeps one per offer
+    that a rule names for guests, so sorting, the price filter and the price facet use the
+    price a guest sees (see :mod:`bazaar.catalog.shelf_index`).
+    """
+
+    fixed: bool
+    amount: int
+
+    def apply(self, base_amount: int) -> int:
+        """The effective unit price of an offer whose base price is ``base_amount``."""
+        return self.amount if self.fixed else min(self.amount, base_amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +79,17 @@ class ShelfTable:
         return EffectivePrice(
             sale.unit_price, base_price, sale.source, sale.rule_id, sale.explanation
         )
+
+    def marks(self) -> dict[str, ShelfMark]:
+        """What the table does to each offer it names (see :class:`ShelfMark`): exactly the
+        effective price :meth:`price` gives for any base price in the table's currency."""
+        marks: dict[str, ShelfMark] = {}
+        for offer_id, resolved in self._offers.items():
+            if resolved.listed is not None:
+                marks[offer_id] = ShelfMark(True, resolved.listed.unit_price.amount)
+            elif resolved.sale_price is not None:
+                marks[offer_id] = ShelfMark(False, resolved.sale_price.unit_price.amount)
+        return marks
 
     def names(self, offer_id: str) -> bool:
         """False when every price of ``offer_id`` is its base price."""

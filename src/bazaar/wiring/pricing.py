@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bazaar.catalog import handlers as catalog_handlers
+from bazaar.catalog.shelf_index import ShelfIndex
 from bazaar.kernel.errors import NotFound
 from bazaar.orders.store import orders as orders_table
 from bazaar.pricing.admin import PricingAdmin
@@ -53,6 +55,17 @@ def build_pricing(container: Container) -> None:
         channel_id="web",
         log_exposures=container.pricing.record_exposures,
     )
+    # Sorting, filtering and faceting by price follow guest prices: after a staff change
+    # here, and in workers with every rules refresh (see build_workers).
+    container.shelf_index = ShelfIndex(
+        db,
+        clock,
+        container.pricing_rules,
+        container.catalog.reindex_in,
+        lambda ids: catalog_handlers.invalidate_products(container.pages, ids),
+        currency=container.settings.currency,
+        channel_id="web",
+    )
     container.pricing_admin = PricingAdmin(
         db,
         container.uow,
@@ -67,4 +80,5 @@ def build_pricing(container: Container) -> None:
             fulfiller_exists=lambda fid: bool(taxonomy.fulfillers([fid])),
         ),
         currency=container.settings.currency,
+        on_rules_changed=container.shelf_index.sync,
     )

@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 
 def build_workers(container: Container) -> None:
     """The sweepers of carts and stock reservations, the payment reconciler, the closing of
-    orders past their return window, and the reload of pricing rules another process changed."""
+    orders past their return window, and the reload of pricing rules another process changed
+    (with the guest prices of the search index, which follow them and their time windows)."""
     settings, clock = container.settings, container.clock
     container.pricing_refresher = Periodic(
         "bazaar-pricing-rules",
         settings.pricing_rules_refresh_s,
-        container.pricing_rules.refresh_if_stale,
+        lambda: (container.pricing_rules.refresh_if_stale(), container.shelf_index.sync()),
     )
     container.cart_sweeper = Periodic(
         "bazaar-cart-sweeper", settings.cart_sweep_interval_s, container.carts.sweep_abandoned
