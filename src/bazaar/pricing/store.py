@@ -274,10 +274,16 @@ def redeem_coupon(
     return True
 
 
+# built once: read on every page a signed-in customer opens
+_GROUP_OF = sa.select(customer_group_members.c.group_code).where(
+    customer_group_members.c.customer_id == sa.bindparam("customer_id")
+)
+
+
 def group_of(conn: Connection, customer_id: str) -> str | None:
     """The customer group a customer belongs to, or None."""
-    m = customer_group_members
-    return conn.scalar(sa.select(m.c.group_code).where(m.c.customer_id == customer_id))
+    group: str | None = conn.scalar(_GROUP_OF, {"customer_id": customer_id})
+    return group
 
 
 def record_conversion(
