@@ -307,3 +307,41 @@ def test_statements_of_a_tiered_search_do_not_grow_with_the_page(db: Database) -
         counts.append(counter.count)
     # a prefix lookup (SQLite), the scoring read that stops at its cap, the tiered read
     assert counts[0] == counts[1] <= 3
+
+
+# --- ranges over many matches -----------------------------------------------------------------
+
+
+def test_a_range_over_many_matches_is_checked_on_the_latest_and_its_total_estimated(
+    db: Database,
+) -> None:
+    # given 40 kettles: the first 30 at 10.00, the last 10 alternately at 10.00 and 30.00
+    docs = [
+        make_doc(i, title=f"Kettle {i}", price=1000 if i < 30 or i % 2 == 0 else 3000)
+        for i in range(40)
+    ]
+    load(db, docs)
+    query = SearchQuery(q="kettle", price_max=2000, facets=frozenset({"price"}), limit=12)
+    expected = [d.product_id for d in ranked(docs, query)]
+    assert len(expected) == 35
+
+    # when a relevance search checks the range on the 10 latest matches only
+    result = search(db, index_with(db, scored_matches=0, range_checks=10), query)
+
+    # then the hits are exact; on SQLite (which reads by tiers) the total is the 40 matches
+    # scaled by the 5 of 10 that passed, and says it is an estimate; PostgreSQL counts all
+    assert ids(result) == expected[:12]
+    if db.dialect == "sqlite":
+        assert (result.total, result.total_approximate, result.facets_approximate) == (
+            20,
+            True,
+            True,
+        )
+        assert result.facets == {"price": [FacetValue("1000-2500", 20)]}
+    else:
+        assert (result.total, result.total_approximate) == (35, False)
+
+    # when the checks cover every match, then the total is exact
+    exact = search(db, index_with(db, scored_matches=0, range_checks=40), query)
+    assert (exact.total, exact.total_approximate) == (35, False)
+    assert ids(exact) == expected[:12]

@@ -71,6 +71,7 @@ class ListingPage:
     prices: Mapping[str, CardPrice] = field(default_factory=dict)
     valid_until: datetime | None = None
     facets_approximate: bool = False  # counted from a sample of the matches (search.model)
+    total_approximate: bool = False  # estimated from a sample of the matches (search.model)
 
 
 def check_params(params: ListingParams) -> list[FieldError]:
@@ -180,6 +181,7 @@ class ProductListing:
             next_cursor=self._cursor(result.next_after, scope),
             corrected_query=result.corrected_query,
             facets_approximate=result.facets_approximate,
+            total_approximate=result.total_approximate,
             prices=prices,
             valid_until=valid_until,
         )

@@ -12,7 +12,7 @@ from bazaar.catalog.page_prices import CardPrice
 from bazaar.catalog.schemas import AppliedRuleOut
 from bazaar.catalog.taxonomy_schemas import stars
 from bazaar.http.schemas import MoneyModel
-from bazaar.search.model import FACET_SAMPLE, SearchHit
+from bazaar.search.model import FACET_SAMPLE, RANGE_CHECKS, SearchHit
 
 
 class BrandRef(BaseModel):
@@ -88,6 +88,15 @@ class ProductSearchPage(BaseModel):
             " `items` are always exact"
         ),
     )
+    total_approximate: bool = Field(
+        False,
+        description=(
+            "True when `total` was estimated: a price or rating range over more than"
+            f" {RANGE_CHECKS:,} matches of the words is checked on the {RANGE_CHECKS:,} most"
+            " recently indexed ones, and their share that passed scales the count of all"
+            " matches; `items` are always exact"
+        ),
+    )
 
     @classmethod
     def of(cls, page: ListingPage) -> ProductSearchPage:
@@ -98,6 +107,7 @@ class ProductSearchPage(BaseModel):
             next_cursor=page.next_cursor,
             corrected_query=page.corrected_query,
             facets_approximate=page.facets_approximate,
+            total_approximate=page.total_approximate,
         )
 
 

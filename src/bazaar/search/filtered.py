@@ -6,7 +6,7 @@ one small statement; the filters' SQL and that choice are in ``filter_sql``). Pa
 limits (ReadLimits) it reads less than every match:
 
 * **facets** are counted over the ``facet_sample`` most recently indexed matches and scaled to
-  the total (``SearchResult.facets_approximate``); the hits and the total stay exact.
+  the total (``SearchResult.facets_approximate``); the hits stay exact.
 * **relevance**, when the engine can read it tier by tier (``TextSearch.tier_sql``): a first
   statement scores at most ``scored_matches`` matches from their stored fields; past that, a
   second one reads each tier in doc id order and stops when the page is full, so a page of a
@@ -15,6 +15,11 @@ limits (ReadLimits) it reads less than every match:
   index, rather than intersected in the full-text index as a tag: the in-stock tag is in most
   documents, and walking its posting list costs more than checking up to ``row_checks``
   rows; past that many, a total is counted with the tag.
+* **ranges** (price, rating) over more than ``range_checks`` matches of the words, in a
+  relevance search read by tiers: only the most recently indexed ``range_checks`` matches
+  are checked; the total is every match counted in the full-text index, scaled by the share
+  of the checked ones that passed (``SearchResult.total_approximate``). The page's tiers
+  still check each row they read, so the hits stay exact.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from bazaar.search.model import (
     FACET_SAMPLE,
     MAX_SCORE,
     PRICE,
+    RANGE_CHECKS,
     ROOT_SCOPE,
     SCORED_MATCHES,
     SELLER,
@@ -71,6 +77,7 @@ class ReadLimits:
     facet_sample: int = FACET_SAMPLE
     scored_matches: int = SCORED_MATCHES
     row_checks: int = ROW_CHECK_LIMIT
+    range_checks: int = RANGE_CHECKS
 
 
 _LATEST_OF_M = (
@@ -87,6 +94,7 @@ class _Matches:
     sample: str  # SELECT doc_id, brand_id, price_bucket of the latest :facet_sample matches
     page: str  # SELECT doc_id, k of the page: limit + 1 rows in (k, product_id) order
     seen: str | None = None  # a CTE with a count "n" of the words' matches (_scored_matches)
+    approximate: str | None = None  # SELECT of one row: "n" is 1 when the total is estimated
 
 
 def search_filtered(
@@ -141,7 +149,8 @@ def _run(
         f"s AS MATERIALIZED ({matches.sample})",
     ]
     # One statement, one row shape: part 0 = a hit, 1 = the total, 2 = the number of sampled
-    # matches, 3 = the rows ``seen``, 4 + i = a count of facet i. The hits come first:
+    # matches, 3 = the rows ``seen``, 4 = whether the total is estimated, 5 + i = a count of
+    # facet i. The hits come first:
     # PostgreSQL types each column of a UNION from its first typed arm.
     columns = hit_columns(query)
     padding = ", ".join(f"NULL AS {c}" for c in ("k", *columns))
@@ -154,26 +163,31 @@ def _run(
     ]
     if matches.seen is not None:
         arms.append(f"SELECT 3, NULL, n, {padding} FROM {matches.seen}")
+    if matches.approximate is not None:
+        arms.append(f"SELECT 4, NULL, n, {padding} FROM ({matches.approximate}) e")
     names = sorted(query.facets)
     for i, name in enumerate(names):
         value, rows = _facet_rows(name, query, sql, i)
         # Padding outside the subquery: untyped NULLs inside it would become text on PostgreSQL.
         arms.append(
-            f"SELECT {4 + i}, value, n, {padding} FROM (SELECT {value} AS value, COUNT(*) AS n"
+            f"SELECT {5 + i}, value, n, {padding} FROM (SELECT {value} AS value, COUNT(*) AS n"
             f" FROM {rows} GROUP BY {value} ORDER BY n DESC, {value}"
             f" LIMIT {sql.bind('facet_size', query.facet_size)}) f{i}"
         )
     statement = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(arms)
     rows_ = conn.execute(sql.text(statement).columns(**RESULT_TYPES), sql.params).all()
-    counts = {r.part: int(r.n) for r in rows_ if 1 <= r.part <= 3}
+    counts = {r.part: int(r.n) for r in rows_ if 1 <= r.part <= 4}
     total, sampled = counts[1], counts[2]
     facets: dict[str, list[FacetValue]] = {name: [] for name in names}
     for r in rows_:
-        if r.part >= 4:
+        if r.part >= 5:
             count = scale_count(int(r.n), sampled, total)
-            facets[names[r.part - 4]].append(FacetValue(r.value, count))
+            facets[names[r.part - 5]].append(FacetValue(r.value, count))
     result = page_result([r for r in rows_ if r.part == 0], total, facets, query)
-    return replace(result, facets_approximate=sampled < total), counts.get(3)
+    estimated = bool(counts.get(4))
+    return replace(
+        result, facets_approximate=estimated or sampled < total, total_approximate=estimated
+    ), counts.get(3)
 
 
 def _scored_matches(
@@ -272,7 +286,30 @@ def _tiered_matches(
     # Only the checked and sampled columns: the engine may read them from the narrow index.
     narrow = f"search_documents d {engine.index_hint(ROW_FILTER_INDEX)}"
     matching = engine.match_sql(text, query_tags(query, stock=False), sql.params, scored=False)
-    if has_ranges(query) or (checks and seen < limits.row_checks):
+    approximate = None
+    if has_ranges(query):
+        # The latest range_checks matches are checked (w, then m); past that many, the total
+        # is the count of every match scaled by the share of w that passed, rounded.
+        window = sql.bind("range_checks", limits.range_checks)
+        ctes = [
+            f"w AS MATERIALIZED (SELECT doc_id FROM ({matching}) x"
+            f" ORDER BY doc_id DESC LIMIT {window})",
+            # an IN list, not a join: SQLite would build a Bloom filter over the whole index
+            f"m AS MATERIALIZED (SELECT d.doc_id, d.brand_id, d.price_bucket FROM {narrow}"
+            f" WHERE d.doc_id IN (SELECT doc_id FROM w){checked_too})",
+            # every match, counted in the full-text index only when the window is full
+            f"f AS MATERIALIZED (SELECT CASE WHEN n < {window} THEN n"
+            f" ELSE (SELECT COUNT(*) FROM ({matching}) c) END AS n"
+            " FROM (SELECT COUNT(*) AS n FROM w) wn)",
+        ]
+        passed = "(SELECT COUNT(*) FROM m)"
+        total = (
+            f"SELECT CASE WHEN f.n <= {window} THEN {passed}"
+            f" ELSE (f.n * {passed} + {window} / 2) / {window} END AS n FROM f"
+        )
+        approximate = f"SELECT CASE WHEN f.n <= {window} THEN 0 ELSE 1 END AS n FROM f"
+        sample = _LATEST_OF_M
+    elif checks and seen < limits.row_checks:
         checked = f"SELECT x.doc_id FROM ({matching}) x {join} {narrow} WHERE d.doc_id = x.doc_id"
         ctes = [f"m AS MATERIALIZED ({checked}{checked_too})"]
         total = "SELECT COUNT(*) AS n FROM m"
@@ -321,7 +358,7 @@ def _tiered_matches(
     # compound SELECT runs its arms in order, so the LIMIT stops before a tier the page does
     # not reach (an empty or sparse tier would otherwise be scanned to its end).
     page = " UNION ALL ".join(arms) + f" LIMIT {limit}"
-    return _Matches(ctes=ctes, total=total, sample=sample, page=page)
+    return _Matches(ctes=ctes, total=total, sample=sample, page=page, approximate=approximate)
 
 
 def _facet_rows(name: str, query: SearchQuery, sql: Sql, i: int) -> tuple[str, str]:

@@ -92,13 +92,16 @@ class FacetValue:
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[SearchHit]
-    total: int  # always exact
+    total: int  # exact unless total_approximate
     facets: Mapping[str, list[FacetValue]]
     next_after: tuple[str | int | float | None, ...] | None
     corrected_query: str | None = None
     # True when the facet counts were estimated from a sample of the matches (FACET_SAMPLE);
-    # the hits and the total are exact either way.
+    # the hits are exact either way.
     facets_approximate: bool = False
+    # True when the total was estimated (RANGE_CHECKS): a price or rating range over more
+    # than that many matches of the words; the hits are exact either way.
+    total_approximate: bool = False
 
 
 # --- relevance ---------------------------------------------------------------------------------
@@ -148,6 +151,14 @@ def field_tiers() -> list[tuple[int, str, tuple[str, ...]]]:
 # counts): counting every match of a common word costs a join per match and facet, while the
 # sample reads a bounded run of neighbouring rows. The hits and the total stay exact.
 FACET_SAMPLE = 1000
+
+# A range filter (price, rating) is checked on each match's row, one index lookup each. Past
+# this many matches of the words and tags, only the most recently indexed this many are
+# checked, and the total is the matches' count scaled by the share of them that passed (as
+# Elasticsearch stops counting at track_total_hits, and Algolia reports non-exhaustive
+# counts): a common word in a price range then costs a few milliseconds, not one lookup per
+# match. ``SearchResult.total_approximate`` says so.
+RANGE_CHECKS = 5000
 
 
 def scale_count(count: int, sampled: int, total: int) -> int:
