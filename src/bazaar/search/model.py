@@ -149,8 +149,10 @@ def field_tiers() -> list[tuple[int, str, tuple[str, ...]]]:
 # most recently indexed matches (the highest doc ids) and scaled to the total, as search engines
 # do for large result sets (Elasticsearch's sampler aggregation, Algolia's non-exhaustive facet
 # counts): counting every match of a common word costs a join per match and facet, while the
-# sample reads a bounded run of neighbouring rows. The hits and the total stay exact.
-FACET_SAMPLE = 1000
+# sample reads a bounded run of neighbouring rows. The hits stay exact. 500 keeps each facet's
+# leading values (a value in 1% of the matches is expected 5 times) at half the reads of 1,000,
+# which took a fifth of a large search at 1,000,000 products.
+FACET_SAMPLE = 500
 
 # A range filter (price, rating) is checked on each match's row, one index lookup each. Past
 # this many matches of the words and tags, only the most recently indexed this many are
@@ -158,7 +160,7 @@ FACET_SAMPLE = 1000
 # Elasticsearch stops counting at track_total_hits, and Algolia reports non-exhaustive
 # counts): a common word in a price range then costs a few milliseconds, not one lookup per
 # match. ``SearchResult.total_approximate`` says so.
-RANGE_CHECKS = 5000
+RANGE_CHECKS = 3000
 
 
 def scale_count(count: int, sampled: int, total: int) -> int:
