@@ -12,7 +12,7 @@ from bazaar.bootstrap import Container
 from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import CategoryDraft, CategoryPatch, OfferDraft, ProductDraft
 from bazaar.catalog.model import VariantDraft
-from bazaar.infra.bulk_insert import insert_rows
+from bazaar.infra.bulk_insert import COPY_MIN_ROWS, insert_rows
 from bazaar.infra.outbox import events_table
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.kernel.money import Money
@@ -74,14 +74,16 @@ def stored(container: Container, table: sa.Table, key: str, value: str) -> dict[
     ("table", "key", "make"),
     [(events_table, "id", event_row), (search_documents, "product_id", document_row)],
 )
+@pytest.mark.parametrize("rows", [1, COPY_MIN_ROWS], ids=["insert", "copy"])
 def test_insert_rows_stores_exactly_what_the_ordinary_insert_stores(
-    container: Container, table: sa.Table, key: str, make: Any
+    container: Container, table: sa.Table, key: str, make: Any, rows: int
 ) -> None:
     # given the same values for two rows (JSON, an aware non-UTC time, NULLs, big integers)
-    # when one is inserted by SQLAlchemy's executemany and the other straight to the driver
+    # when one is inserted by SQLAlchemy's executemany and the other straight to the driver,
+    # in a batch small enough for an INSERT or large enough for a COPY on PostgreSQL
     with container.db.write() as conn:
         conn.execute(table.insert(), [make("ordinary")])
-        insert_rows(conn, table, [make("bulk")])
+        insert_rows(conn, table, [make("bulk"), *(make(f"more{i}") for i in range(rows - 1))])
     # then both are stored identically, to the byte
     assert stored(container, table, key, "bulk") == stored(container, table, key, "ordinary")
 
@@ -91,6 +93,21 @@ def test_insert_rows_of_nothing_writes_nothing(container: Container) -> None:
         insert_rows(conn, events_table, [])
         count = conn.execute(sa.select(sa.func.count()).select_from(events_table)).scalar()
     assert count == 0
+
+
+def test_a_duplicate_key_in_a_bulk_insert_is_an_integrity_error(container: Container) -> None:
+    # given an event already stored
+    with container.db.write() as conn:
+        insert_rows(conn, events_table, [event_row("evt_1")])
+
+    # when a bulk insert repeats its id, then it fails as the ordinary insert would, and
+    # nothing of it is stored
+    batch = [event_row(f"evt_{i}") for i in range(2, COPY_MIN_ROWS + 2)]
+    with pytest.raises(sa.exc.IntegrityError), container.db.write() as conn:
+        insert_rows(conn, events_table, [*batch, event_row("evt_1")])
+    with container.db.read() as conn:
+        ids = conn.scalars(sa.select(events_table.c.id).order_by(events_table.c.id)).all()
+    assert ids == ["evt_1"]
 
 
 def draft(sku: str, fit: str, category: str = "apparel/t-shirts") -> ProductDraft:

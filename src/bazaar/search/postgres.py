@@ -26,13 +26,13 @@ _TSVECTOR = (
     " || setweight(to_tsvector('simple', u.attributes), 'C')"
     " || setweight(to_tsvector('simple', u.description), 'D')"
 )
-# One statement for a whole chunk: the rows arrive as one array per field (see
-# writes.insert_many for why not a statement per row).
+# One statement for a whole chunk: the rows arrive as one array per field, in the binary format
+# (see writes.insert_many for why not a statement per row, and why binary).
 _INSERT = (
     "INSERT INTO search_fts (doc_id, tsv, tags)"
     f" SELECT u.doc_id, {_TSVECTOR}, to_tsvector('simple', u.tags)"
-    " FROM unnest(CAST(%s AS integer[]), CAST(%s AS text[]), CAST(%s AS text[]),"
-    " CAST(%s AS text[]), CAST(%s AS text[]), CAST(%s AS text[]))"
+    " FROM unnest(CAST(%b AS integer[]), CAST(%b AS text[]), CAST(%b AS text[]),"
+    " CAST(%b AS text[]), CAST(%b AS text[]), CAST(%b AS text[]))"
     " AS u(doc_id, title, brand, attributes, description, tags)"
 )
 _DELETE = sa.text("DELETE FROM search_fts WHERE doc_id IN :ids").bindparams(
