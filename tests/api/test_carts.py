@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container, build
 from bazaar.catalog.drafts import OfferDraft, OfferPatch
-from bazaar.catalog.model import OfferStatus, Product, VariantDraft
+from bazaar.catalog.model import OfferStatus, VariantDraft
 from bazaar.http.app import create_app
 from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
@@ -21,21 +21,14 @@ from bazaar.kernel.events import Actor
 from bazaar.kernel.money import Money
 from tests.support.assertions import StatementCounter, assert_problem
 from tests.support.factories import T0, Account, make_account, make_product, test_settings
+from tests.support.pricing import eur, offer_of
 
 CARTS = "/api/v1/carts"
 SELLER = "sel_01jbzq3k8x4m2n5p7r9t1v3w5y"
 
 
-def eur(amount: int) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
-
-
 def fields(problem: dict[str, Any]) -> list[tuple[str, str]]:
     return [(e["field"], e["code"]) for e in problem.get("errors", [])]
-
-
-def offer_of(container: Container, product: Product) -> str:
-    return container.catalog.product_view(product.id, staff=True).offers[0].id
 
 
 def product(

@@ -27,24 +27,11 @@ from bazaar.kernel.money import Money
 from bazaar.pricing import admin_store, store
 from tests.support.assertions import StatementCounter
 from tests.support.factories import T0, Account, make_account, make_product, test_settings
+from tests.support.pricing import created, eur, offer_of
 
 SALE_PRICES = "/api/v1/sale-prices"
 PRICE_LISTS = "/api/v1/price-lists"
 GROUPS = "/api/v1/customer-groups"
-
-
-def eur(amount: int) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def offer_of(container: Container, product: Product) -> str:
-    return container.catalog.product_view(product.id, staff=True).offers[0].id
 
 
 def card(client: TestClient, product_id: str, **headers: str) -> dict[str, Any]:

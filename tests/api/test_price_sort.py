@@ -23,20 +23,11 @@ from bazaar.identity.model import Role
 from bazaar.kernel.clock import FixedClock
 from bazaar.kernel.money import Money
 from tests.support.factories import T0, Account, make_account, make_product, test_settings
+from tests.support.pricing import created, eur, offer_of
 
 SALE_PRICES = "/api/v1/sale-prices"
 PRICE_LISTS = "/api/v1/price-lists"
 CATEGORY = "apparel/price-sorted"
-
-
-def eur(amount: int) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.fixture
@@ -71,10 +62,6 @@ def shelf(timed: Container, operator: Account) -> dict[str, Product]:
         )
         for name, amount in (("cheap", 1000), ("middle", 2000), ("dear", 3000))
     }
-
-
-def offer_of(container: Container, product: Product) -> str:
-    return container.catalog.product_view(product.id, staff=True).offers[0].id
 
 
 def listing(client: TestClient, **params: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from bazaar.pricing import store
 from bazaar.pricing.rules import RulesCache
 from tests.support.assertions import assert_problem
 from tests.support.factories import Account, ensure_category, make_account, make_product
+from tests.support.pricing import eur, offer_of
 
 PRICE_LISTS = "/api/v1/price-lists"
 SALE_PRICES = "/api/v1/sale-prices"
@@ -30,16 +31,8 @@ GROUPS = "/api/v1/customer-groups"
 SIMULATE = "/api/v1/pricing/simulate"
 
 
-def eur(amount: int) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
-
-
 def fields(problem: dict[str, Any]) -> list[tuple[str, str]]:
     return [(e["field"], e["code"]) for e in problem.get("errors", [])]
-
-
-def offer_of(container: Container, product: Product) -> str:
-    return container.catalog.product_view(product.id, staff=True).offers[0].id
 
 
 def created(response: Any) -> dict[str, Any]:
