@@ -212,7 +212,8 @@ def build(
             pool_size=settings.database_pool_size,
             echo=settings.database_echo,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        )
+        ),
+        write_wait_s=settings.sqlite_busy_timeout_ms / 1000,
     )
     closers: list[Callable[[], None]] = []
     cache: Cache

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +13,12 @@ import sqlalchemy as sa
 from bazaar.bootstrap import Container
 from bazaar.catalog.listing import ListingParams
 from bazaar.identity.model import Role
+from bazaar.infra.db import Database, create_db_engine
 from bazaar.infra.outbox import events_table
+from bazaar.infra.uow import SqlUnitOfWork
+from bazaar.kernel.clock import SystemClock
 from bazaar.kernel.errors import Conflict
+from bazaar.kernel.events import Actor
 from tests.support.factories import ensure_category, make_account, make_product
 
 
@@ -107,3 +113,84 @@ def test_a_duplicate_email_is_a_conflict_on_the_email_field(container: Container
     with pytest.raises(Conflict) as caught:
         container.identity.register_customer("DUP@example.com", "long enough password")
     assert caught.value.errors[0].field == "email"
+
+
+def _impatient_sqlite(path: Path) -> Database:
+    """A SQLite database whose own busy handler gives up at once (busy timeout 0), while
+    writers of this process may queue on their turn for up to 30 s."""
+    database = Database(create_db_engine(f"sqlite:///{path}", busy_timeout_ms=0), write_wait_s=30)
+    with database.write() as conn:
+        conn.exec_driver_sql("CREATE TABLE hits (worker INTEGER, n INTEGER)")
+    return database
+
+
+def test_sqlite_writers_of_one_process_queue_on_their_turn(tmp_path: Path) -> None:
+    # Given SQLite whose busy handler never waits, and eight threads writing at once
+    database = _impatient_sqlite(tmp_path / "queue.db")
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write(worker: int) -> None:
+        start.wait()
+        for n in range(25):
+            try:
+                with database.write() as conn:
+                    conn.exec_driver_sql("INSERT INTO hits VALUES (?, ?)", (worker, n))
+                    conn.exec_driver_sql("SELECT count(*) FROM hits").scalar()
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    # Then no writer met SQLite's lock: each waited for its turn in the process instead
+    assert errors == []
+    with database.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM hits").scalar() == 200
+    database.dispose()
+
+
+def test_a_failed_begin_gives_the_write_turn_back(tmp_path: Path) -> None:
+    # Given another process (here a raw connection) holding SQLite's write lock
+    database = _impatient_sqlite(tmp_path / "held.db")
+    other = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    # When a unit of work cannot begin, and a plain write cannot either
+    uow = SqlUnitOfWork(database, SystemClock(), [], actor=Actor.system())
+    with pytest.raises(sa.exc.OperationalError, match="locked"):
+        uow.__enter__()
+    with pytest.raises(sa.exc.OperationalError, match="locked"), database.write():
+        pass
+    other.rollback()
+
+    # Then the turn was given back both times: a writer in another thread gets it at once
+    done = threading.Event()
+
+    def write() -> None:
+        with database.write() as conn:
+            conn.exec_driver_sql("INSERT INTO hits VALUES (1, 1)")
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(10)
+    assert done.is_set()
+    other.close()
+    database.dispose()
+
+
+def test_a_nested_write_in_one_thread_meets_sqlites_lock_not_a_deadlock(
+    tmp_path: Path,
+) -> None:
+    database = _impatient_sqlite(tmp_path / "nested.db")
+    with database.write() as outer:
+        outer.exec_driver_sql("INSERT INTO hits VALUES (1, 1)")
+        with pytest.raises(sa.exc.OperationalError, match="locked"), database.write():
+            pass
+    with database.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM hits").scalar() == 1
+    database.dispose()

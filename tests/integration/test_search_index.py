@@ -463,7 +463,7 @@ def test_remove_deletes_the_document_everywhere(db: Database, index: SearchIndex
 
 
 def test_writes_belong_to_the_callers_transaction(db: Database, index: SearchIndex) -> None:
-    with db.connect_for_write() as conn:
+    with db.writer() as conn:
         transaction = conn.begin()
         index.upsert(conn, [make_doc(1, title="Phantom")])
         assert index.search(conn, SearchQuery(q="phantom")).total == 1

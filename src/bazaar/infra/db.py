@@ -3,11 +3,14 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on. Write
 transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the database lock at the
 start instead of failing with "database is locked" when a deferred read transaction tries to
-upgrade. PostgreSQL uses psycopg 3 with a connection pool.
+upgrade. Within one process, writers first queue on a lock of their own (see
+:meth:`Database.writer`), so SQLite's busy handler, which sleeps and polls, only arbitrates
+between processes. PostgreSQL uses psycopg 3 with a connection pool.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,9 +145,13 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 class Database:
     """The engine plus the two ways in: a read transaction and a write transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, write_wait_s: float = 5.0) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite: one writer at a time per process (see writer()); reentrant so that a
+        # nested write in the same thread meets SQLite's own lock, as it would without this.
+        self._write_turn = threading.RLock() if self.is_sqlite else None
+        self._write_wait_s = write_wait_s
         # The read transaction that ``reading()`` opened in this thread or task, if any.
         self._shared: ContextVar[Connection | None] = ContextVar(f"read-{id(self)}", default=None)
 
@@ -188,14 +195,31 @@ class Database:
             finally:
                 self._shared.reset(token)
 
-    def connect_for_write(self) -> Connection:
-        """A connection whose next transaction takes the write lock at BEGIN on SQLite."""
-        return self.engine.connect().execution_options(bazaar_write=True)
+    @contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """A connection whose next transaction takes the write lock at BEGIN on SQLite.
+
+        On SQLite the block first waits for this process's other writers to finish (up to
+        ``write_wait_s``, the busy timeout; after that SQLite's own lock decides). SQLite
+        lets one writer in at a time anyway, and a writer that waits on it inside
+        ``BEGIN IMMEDIATE`` sleeps in growing steps (up to 100 ms) between tries: under
+        load, requests queued that way finish late and out of turn. Queued on a lock, the
+        next writer starts as soon as the last one commits.
+        """
+        turn = self._write_turn
+        held = turn is not None and turn.acquire(timeout=self._write_wait_s)
+        try:
+            with self.engine.connect().execution_options(bazaar_write=True) as conn:
+                yield conn
+        finally:
+            if held:
+                assert turn is not None
+                turn.release()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction without events, committed unless the block raises."""
-        with self.connect_for_write() as conn, conn.begin():
+        with self.writer() as conn, conn.begin():
             yield conn
 
     def ping(self) -> bool:

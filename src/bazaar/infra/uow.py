@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
@@ -39,6 +40,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._resolvers = resolvers
         self.actor = actor
         self._on_events = on_events
+        self._stack = ExitStack()
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
         self.event_ids: list[str] = []
@@ -52,8 +54,13 @@ class SqlUnitOfWork(UnitOfWork):
     def __enter__(self) -> Self:
         super().__enter__()
         self.event_ids = []
-        self._conn = self._db.connect_for_write()
-        self._tx = self._conn.begin()
+        try:
+            self._conn = self._stack.enter_context(self._db.writer())
+            self._tx = self._conn.begin()
+        except BaseException:
+            self._conn = None
+            self._stack.close()
+            raise
         return self
 
     def __exit__(
@@ -65,9 +72,8 @@ class SqlUnitOfWork(UnitOfWork):
         try:
             super().__exit__(exc_type, exc, tb)
         finally:
-            if self._conn is not None:
-                self._conn.close()
             self._conn = None
+            self._stack.close()  # the connection, then this process's write turn
             self._tx = None
 
     def mark_processed(self, consumer: str, event_id: str) -> bool:
