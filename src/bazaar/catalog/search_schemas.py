@@ -42,9 +42,7 @@ class ProductSummaryOut(BaseModel):
         compare_at: MoneyModel | None = None
         rule: AppliedRuleOut | None = None
         if card is not None:
-            price = MoneyModel.of(card.price)
-            compare_at = MoneyModel.of(card.compare_at) if card.compare_at is not None else None
-            rule = AppliedRuleOut.of(card.rule)
+            price, compare_at, rule = _card_fields(card)
         elif h.price is not None:
             price = MoneyModel(amount=h.price, currency=h.currency)
         return cls(
@@ -60,6 +58,32 @@ class ProductSummaryOut(BaseModel):
             image_url=h.image_url,
             created_at=h.created_at,
         )
+
+
+_CardFields = tuple[MoneyModel, MoneyModel | None, AppliedRuleOut | None]
+
+# A card's price fields, by its CardPrice. A pricer's memo hands the same CardPrice object
+# to every page that shows the product until its offers or the rules change, so they are
+# built once, not per page (a third of what effective prices add to a listing page's JSON).
+# The models are never changed after they are built; the card is kept with them so that
+# its id is not reused while its entry stands. Bounded: cleared when full.
+_CARD_FIELDS: dict[int, tuple[CardPrice, _CardFields]] = {}
+CARD_FIELDS_SIZE = 16_384
+
+
+def _card_fields(card: CardPrice) -> _CardFields:
+    kept = _CARD_FIELDS.get(id(card))
+    if kept is not None and kept[0] is card:
+        return kept[1]
+    fields = (
+        MoneyModel.of(card.price),
+        MoneyModel.of(card.compare_at) if card.compare_at is not None else None,
+        AppliedRuleOut.of(card.rule),
+    )
+    if len(_CARD_FIELDS) >= CARD_FIELDS_SIZE:
+        _CARD_FIELDS.clear()  # single dictionary operations: safe across request threads
+    _CARD_FIELDS[id(card)] = (card, fields)
+    return fields
 
 
 class FacetValueOut(BaseModel):
