@@ -5,6 +5,7 @@ Importing a context's ``store`` module registers its tables; list each one here.
 
 from __future__ import annotations
 
+from bazaar.carts import rules_store as _checkout_rules  # noqa: F401
 from bazaar.carts import store as _carts  # noqa: F401
 from bazaar.catalog import import_store as _import_store  # noqa: F401
 from bazaar.catalog import shelf_store as _shelf_marks  # noqa: F401

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bazaar.carts import store
+from bazaar.carts import rules_store
 from bazaar.carts.events import ShippingRulesSet, TaxClassSet
 from bazaar.carts.shipping_rules import RuleInput, build_rules, rule_kind
 from bazaar.checkout.shipping import ShippingRule
@@ -77,7 +77,7 @@ class CheckoutRulesService:
         if not self._fulfiller_exists(fulfiller_id):
             raise NotFound("No such fulfiller")
         with self._uow(principal.actor) as uow:
-            store.replace_shipping_rules(
+            rules_store.replace_shipping_rules(
                 uow.conn, fulfiller_id, built, self._clock.now(), self._currency
             )
             uow.record(
@@ -96,7 +96,7 @@ class CheckoutRulesService:
         if not self._fulfiller_exists(fulfiller_id):
             raise NotFound("No such fulfiller")
         with self._db.read() as conn:
-            own = store.shipping_rules_for(conn, [fulfiller_id]).get(fulfiller_id, [])
+            own = rules_store.shipping_rules_for(conn, [fulfiller_id]).get(fulfiller_id, [])
         return FulfillerShipping(fulfiller_id, own or self._default, not own)
 
     def set_tax_class(
@@ -108,7 +108,7 @@ class CheckoutRulesService:
         principal.require_role(Role.OPERATOR)
         category_id = self._category_id_of(category_ref)
         with self._uow(principal.actor) as uow:
-            store.set_tax_class(uow.conn, category_id, rate_class, self._clock.now())
+            rules_store.set_tax_class(uow.conn, category_id, rate_class, self._clock.now())
             uow.record(
                 TaxClassSet(
                     category_id=category_id,
@@ -122,4 +122,4 @@ class CheckoutRulesService:
         """Every category that has a rate class of its own; the rest inherit or are standard."""
         principal.require_role(Role.OPERATOR)
         with self._db.read() as conn:
-            return [CategoryTaxClass(*row) for row in store.all_tax_classes(conn)]
+            return [CategoryTaxClass(*row) for row in rules_store.all_tax_classes(conn)]

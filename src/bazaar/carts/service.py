@@ -18,7 +18,7 @@ from typing import Protocol
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bazaar.carts import model, store
+from bazaar.carts import model, rules_store, store
 from bazaar.carts.events import CartAbandoned, CartLine, CartMerged, CartOrdered
 from bazaar.carts.model import Cart, CartAccess, CartStatus
 from bazaar.carts.quoting import (
@@ -356,8 +356,8 @@ class CartService:
         lines = checkout_lines(cart, offers)
         categories = {c for o in offers.values() for c in (*o.category_ancestor_ids, o.category_id)}
         with self._db.read() as conn:
-            rules = store.shipping_rules_for(conn, {line.fulfiller_id for line in lines})
-            classes = store.tax_classes_for(conn, categories)
+            rules = rules_store.shipping_rules_for(conn, {line.fulfiller_id for line in lines})
+            classes = rules_store.tax_classes_for(conn, categories)
         priced = self._pricer.price(cart, lines, offers)
         quote = price_cart(
             priced.lines,
