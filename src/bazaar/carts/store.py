@@ -192,8 +192,22 @@ def open_cart_of(conn: Connection, owner_id: str) -> Cart | None:
     return _load(conn, _OPEN_CART_OF, {"owner_id": owner_id})
 
 
+# Built once, as the reads above: a cart is created or saved on every cart call.
+_INSERT_CART = carts.insert()
+_KEPT_ON_SAVE = ("id", "owner_id", "token_hash", "currency", "created_at")
+_SAVED = [c.name for c in carts.c if c.name not in _KEPT_ON_SAVE]
+_SAVE_CART = (
+    carts.update()
+    .where(
+        carts.c.id == sa.bindparam("before_id"),
+        carts.c.version == sa.bindparam("before_version"),
+    )
+    .values({name: sa.bindparam(f"new_{name}", type_=carts.c[name].type) for name in _SAVED})
+)
+
+
 def insert_cart(conn: Connection, cart: Cart) -> None:
-    conn.execute(carts.insert().values(**_cart_values(cart)))
+    conn.execute(_INSERT_CART, _cart_values(cart))
     if cart.items:
         conn.execute(cart_items.insert(), [_item_values(cart.id, i) for i in cart.items])
 
@@ -202,13 +216,10 @@ def save_cart(conn: Connection, before: Cart, after: Cart) -> bool:
     """Write ``after`` over ``before``; False (nothing written) when the cart changed since
     ``before`` was loaded."""
     values = _cart_values(after)
-    for key in ("id", "owner_id", "token_hash", "currency", "created_at"):
-        del values[key]
-    updated = conn.execute(
-        carts.update()
-        .where(carts.c.id == before.id, carts.c.version == before.version)
-        .values(**values)
-    ).rowcount
+    params = {f"new_{name}": values[name] for name in _SAVED}
+    params["before_id"] = before.id
+    params["before_version"] = before.version
+    updated = conn.execute(_SAVE_CART, params).rowcount
     if not updated:
         return False
     changes = diff_items(before, after)
