@@ -478,9 +478,9 @@ class CartService:
         extra_offers: Sequence[str] = (),
     ) -> CartView:
         for _ in range(ATTEMPTS):
-            with self._db.read() as conn:
+            with self._db.reading(), self._db.read() as conn:  # the cart and offers: one BEGIN
                 before = self._load(conn, access, cart_id)
-            offers = self._offers([*before.offer_ids, *extra_offers])
+                offers = self._offers([*before.offer_ids, *extra_offers])
             after = change(before, offers, self._clock.now())
             if self._save(access.actor, before, after):
                 return CartView(after, offers)
