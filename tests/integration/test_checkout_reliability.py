@@ -40,17 +40,6 @@ def shop(db_url: str, tmp_path: Path, gateway: TestGateway) -> Iterator[Containe
     c.close()
 
 
-@pytest.fixture
-def http(shop: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(shop, run_dispatcher=False)) as client:
-        yield client
-
-
-@pytest.fixture
-def staff(shop: Container) -> Account:
-    return make_account(shop, Role.OPERATOR)
-
-
 def test_two_hundred_buyers_race_for_ten_units(
     http: TestClient, shop: Container, staff: Account, gateway: TestGateway
 ) -> None:

@@ -9,46 +9,23 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container
-from bazaar.http.app import create_app
-from bazaar.identity.model import Role
 from bazaar.pricing import store
 from bazaar.pricing.model import PricingRules
 from bazaar.pricing.promotion_actions import PercentOff
 from bazaar.pricing.promotions import Conditions, Promotion
 from tests.support.assertions import assert_problem
 from tests.support.checkout import guest_cart, order_body, stocked_offer
-from tests.support.concurrency import race, racing_container
-from tests.support.factories import T0, Account, make_account
+from tests.support.concurrency import race
+from tests.support.factories import T0, Account
 
 ORDERS = "/api/v1/orders"
-
-
-@pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> Iterator[Container]:
-    c = racing_container(db_url, tmp_path)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def http(shop: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(shop, run_dispatcher=False)) as client:
-        yield client
-
-
-@pytest.fixture
-def staff(shop: Container) -> Account:
-    return make_account(shop, Role.OPERATOR)
 
 
 def coupon_promotion(shop: Container, code: str, *, usage_limit: int | None) -> None:

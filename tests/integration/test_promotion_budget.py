@@ -9,45 +9,22 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bazaar.bootstrap import Container
-from bazaar.http.app import create_app
-from bazaar.identity.model import Role
 from bazaar.kernel.money import Money
 from bazaar.pricing import admin_store, store
 from bazaar.pricing.model import PricingRules
 from bazaar.pricing.promotion_actions import FreeShipping
 from bazaar.pricing.promotions import Promotion
 from tests.support.checkout import guest_cart, order_body, stocked_offer
-from tests.support.concurrency import race, racing_container
-from tests.support.factories import Account, make_account
+from tests.support.concurrency import race
+from tests.support.factories import Account
 
 ORDERS = "/api/v1/orders"
 PRICE = 1000  # under the free-shipping threshold of the default rule: shipping is charged
-
-
-@pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> Iterator[Container]:
-    c = racing_container(db_url, tmp_path)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def http(shop: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(shop, run_dispatcher=False)) as client:
-        yield client
-
-
-@pytest.fixture
-def staff(shop: Container) -> Account:
-    return make_account(shop, Role.OPERATOR)
 
 
 def free_shipping(shop: Container, budget: int) -> None:
