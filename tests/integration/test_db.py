@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -150,6 +152,37 @@ def test_sqlite_writers_of_one_process_queue_on_their_turn(tmp_path: Path) -> No
     assert errors == []
     with database.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM hits").scalar() == 200
+    database.dispose()
+
+
+def _write_from_another_process(path: str, worker: int, writes: int) -> int:
+    """Spawned: ``writes`` write transactions on an impatient SQLite; the errors it met."""
+    database = Database(create_db_engine(f"sqlite:///{path}", busy_timeout_ms=0), write_wait_s=30)
+    failures = 0
+    for n in range(writes):
+        try:
+            with database.write() as conn:
+                conn.exec_driver_sql("INSERT INTO hits VALUES (?, ?)", (worker, n))
+                time.sleep(0.001)  # hold the lock long enough for the others to collide
+        except sa.exc.OperationalError:
+            failures += 1
+    database.dispose()
+    return failures
+
+
+def test_sqlite_writers_of_several_processes_queue_on_their_turn(tmp_path: Path) -> None:
+    # Given SQLite whose busy handler never waits, and three processes writing at once
+    database = _impatient_sqlite(tmp_path / "processes.db")
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(3) as pool:
+        failures = pool.starmap(
+            _write_from_another_process, [(str(tmp_path / "processes.db"), w, 40) for w in range(3)]
+        )
+
+    # Then none met SQLite's lock: each waited for the others on the file lock
+    assert failures == [0, 0, 0]
+    with database.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM hits").scalar() == 120
     database.dispose()
 
 

@@ -3,17 +3,16 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on. Write
 transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the database lock at the
 start instead of failing with "database is locked" when a deferred read transaction tries to
-upgrade. Within one process, writers first queue on a lock of their own (see
-:meth:`Database.writer`), so SQLite's busy handler, which sleeps and polls, only arbitrates
-between processes. PostgreSQL uses psycopg 3 with a connection pool.
+upgrade. Writers first queue for their turn, threads on a lock and processes on a file lock
+(:mod:`bazaar.infra.write_turn`), so SQLite's busy handler, which sleeps and polls, is the
+last resort. PostgreSQL uses psycopg 3 with a connection pool.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
+
+from bazaar.infra.write_turn import WriteTurn, sqlite_file
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -148,10 +149,10 @@ class Database:
     def __init__(self, engine: Engine, *, write_wait_s: float = 5.0) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # SQLite: one writer at a time per process (see writer()); reentrant so that a
-        # nested write in the same thread meets SQLite's own lock, as it would without this.
-        self._write_turn = threading.RLock() if self.is_sqlite else None
-        self._write_wait_s = write_wait_s
+        # SQLite: one writer at a time, queued (see writer())
+        self._write_turn = (
+            WriteTurn(sqlite_file(engine.url.database), write_wait_s) if self.is_sqlite else None
+        )
         # The read transaction that ``reading()`` opened in this thread or task, if any.
         self._shared: ContextVar[Connection | None] = ContextVar(f"read-{id(self)}", default=None)
 
@@ -199,22 +200,17 @@ class Database:
     def writer(self) -> Iterator[Connection]:
         """A connection whose next transaction takes the write lock at BEGIN on SQLite.
 
-        On SQLite the block first waits for this process's other writers to finish (up to
-        ``write_wait_s``, the busy timeout; after that SQLite's own lock decides). SQLite
-        lets one writer in at a time anyway, and a writer that waits on it inside
-        ``BEGIN IMMEDIATE`` sleeps in growing steps (up to 100 ms) between tries: under
-        load, requests queued that way finish late and out of turn. Queued on a lock, the
-        next writer starts as soon as the last one commits.
+        On SQLite the block first waits for its turn: this process's other writers (up to
+        ``write_wait_s``, the busy timeout; after that SQLite's own lock decides), then other
+        processes' (:class:`~bazaar.infra.write_turn.WriteTurn`). SQLite lets one writer in
+        at a time anyway, and a writer that waits on it inside ``BEGIN IMMEDIATE`` sleeps in
+        growing steps (up to 100 ms) between tries: under load, requests queued that way
+        finish late and out of turn. Queued, the next writer starts as soon as the last one
+        commits.
         """
-        turn = self._write_turn
-        held = turn is not None and turn.acquire(timeout=self._write_wait_s)
-        try:
-            with self.engine.connect().execution_options(bazaar_write=True) as conn:
-                yield conn
-        finally:
-            if held:
-                assert turn is not None
-                turn.release()
+        turn = self._write_turn() if self._write_turn is not None else nullcontext()
+        with turn, self.engine.connect().execution_options(bazaar_write=True) as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -232,6 +228,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._write_turn is not None:
+            self._write_turn.close()
 
 
 def violates_unique(exc: sa.exc.IntegrityError, table: str, column: str) -> bool:
