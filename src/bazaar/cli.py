@@ -63,9 +63,12 @@ def serve(
     if workers == 1:
         from bazaar.bootstrap import build
         from bazaar.http.app import create_app
+        from bazaar.infra.collector import settle_heap
 
+        application = create_app(build(settings))
+        settle_heap()
         uvicorn.run(
-            create_app(build(settings)),
+            application,
             host=host,
             port=port,
             log_config=None,
@@ -95,8 +98,10 @@ def worker() -> None:
     """Run the event dispatcher, the job runner and the reservation sweeper until interrupted
     (run as many as you like)."""
     from bazaar.bootstrap import build
+    from bazaar.infra.collector import settle_heap
 
     container = build(_settings())
+    settle_heap()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -70,3 +71,26 @@ def test_a_collector_that_was_off_stays_off() -> None:
         pass
     # then
     assert not gc.isenabled()
+
+
+def test_settling_the_heap_keeps_what_lives_out_of_later_collections() -> None:
+    # given an object that lives as long as the process, and a cycle that is garbage
+    kept = {"routes": ["a", "b"]}
+    garbage = _Node()
+    garbage.self = garbage
+    gone = weakref.ref(garbage)
+    del garbage
+    try:
+        # when
+        collector.settle_heap()
+        # then the garbage was collected first, and what lives is frozen, out of sight
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())
+        assert kept == {"routes": ["a", "b"]}
+    finally:
+        gc.unfreeze()
+
+
+class _Node:
+    self: object

@@ -22,6 +22,7 @@ from bazaar.http.middleware import EdgeMiddleware
 from bazaar.http.ops import router as ops_router
 from bazaar.http.problems import install_problem_handlers
 from bazaar.identity.api import router as identity_router
+from bazaar.infra.collector import settle_heap
 from bazaar.infra.logging import configure_logging
 from bazaar.inventory.api import router as inventory_router
 from bazaar.jobs.api import body_limits as jobs_body_limits
@@ -155,4 +156,6 @@ def create_app_from_env() -> FastAPI:
     """Entry point for ``uvicorn --factory`` (``bazaar serve`` with several workers)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(build(settings))
+    app = create_app(build(settings))
+    settle_heap()  # a server process: what it built lives as long as it does
+    return app

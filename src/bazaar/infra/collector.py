@@ -40,3 +40,17 @@ def paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _was_enabled:
                 gc.enable()
+
+
+def settle_heap() -> None:
+    """Collect once, then exempt everything alive from future collections (``gc.freeze``).
+
+    For a long-running process, once it has built what it serves with: the settings, the
+    container, the app, its routes and models, the imported modules (some 200,000 objects)
+    live as long as the process. Left in the collector's care, each full collection walks
+    them all, a pause of tens of milliseconds that lands on whichever request allocated
+    last; frozen, full collections walk only what was allocated since. Call it after
+    start-up, not per request: frozen objects are never collected.
+    """
+    gc.collect()
+    gc.freeze()
