@@ -130,6 +130,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="1,2",
         help="uvicorn worker counts to measure on PostgreSQL (comma-separated)",
     )
+    p.add_argument(
+        "--sqlite-workers",
+        default="1",
+        help="uvicorn worker counts to measure on SQLite (comma-separated); with more than one, "
+        "a bazaar worker process handles the events",
+    )
     p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per server")
     p.add_argument(
         "--baseline-duration", type=float, default=5.0, help="seconds per baseline phase"
@@ -150,6 +156,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.pg_workers = sorted({int(w) for w in args.pg_workers.split(",") if w.strip()})
     except ValueError:
         p.error("--pg-workers: comma-separated integers, e.g. 1,2")
+    try:
+        args.sqlite_workers = sorted({int(w) for w in args.sqlite_workers.split(",") if w.strip()})
+    except ValueError:
+        p.error("--sqlite-workers: comma-separated integers, e.g. 1,2")
     if (
         args.duration <= 0
         or args.connections < 1
@@ -157,15 +167,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         or args.offers < 1
         or not args.pg_workers
         or min(args.pg_workers) < 1
+        or not args.sqlite_workers
+        or min(args.sqlite_workers) < 1
     ):
-        p.error("--duration, --connections, --orders, --offers and --pg-workers must be positive")
+        p.error(
+            "--duration, --connections, --orders, --offers, --sqlite-workers and --pg-workers"
+            " must be positive"
+        )
     return args
 
 
 def targets_of(args: argparse.Namespace) -> list[Target]:
     targets = []
     if args.engine in ("sqlite", "both"):
-        targets.append(Target("sqlite", 1))
+        targets += [Target("sqlite", w) for w in args.sqlite_workers]
     if args.engine in ("postgres", "both"):
         targets += [Target("postgres", w) for w in args.pg_workers]
     return targets
