@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +25,15 @@ from bazaar.kernel.events import Actor
 from tests.support.factories import ensure_category, make_account, make_product
 
 
+def _in_threads(work: Callable[[int], None], count: int) -> None:
+    """Run ``work(0)`` .. ``work(count - 1)`` in threads of their own; wait for them all."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
 def test_concurrent_writers_all_succeed(container: Container) -> None:
     # given eight threads creating products at the same moment (with their events)
     operator = make_account(container, Role.OPERATOR)
@@ -39,11 +49,7 @@ def test_concurrent_writers_all_succeed(container: Container) -> None:
             except BaseException as exc:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _in_threads(create, 8)
     # then none failed with "database is locked", and every product has its event
     assert errors == []
     page = container.listing.search(ListingParams(category="misc", limit=100))
@@ -142,11 +148,7 @@ def test_sqlite_writers_of_one_process_queue_on_their_turn(tmp_path: Path) -> No
             except BaseException as exc:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _in_threads(write, 8)
 
     # Then no writer met SQLite's lock: each waited for its turn in the process instead
     assert errors == []
