@@ -18,6 +18,7 @@ import redis
 
 from bazaar.audit.service import AuditService
 from bazaar.carts.checkout_rules import CheckoutRulesService
+from bazaar.carts.housekeeping import CartHousekeeping
 from bazaar.carts.service import CartService
 from bazaar.catalog import handlers as catalog_handlers
 from bazaar.catalog.bulk import BulkCatalog
@@ -118,6 +119,7 @@ class Container:
     jobs: JobService = field(init=False)
     job_runner: JobRunner = field(init=False)
     carts: CartService = field(init=False)
+    cart_housekeeping: CartHousekeeping = field(init=False)  # idle and expired carts
     checkout_rules: CheckoutRulesService = field(init=False)
     cart_sweeper: Periodic = field(init=False)  # records idle carts as abandoned
     inventory: InventoryService = field(init=False)
@@ -168,7 +170,7 @@ class Container:
             "deliveries": deliveries,
             "tokens": self.identity.purge_expired_tokens(),
             "stock_sync_keys": self.inventory.purge_sync_keys(keys_cutoff),
-            "carts": self.carts.purge_expired(),
+            "carts": self.cart_housekeeping.purge_expired(),
         }
 
     def close(self) -> None:

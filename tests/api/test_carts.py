@@ -481,7 +481,7 @@ def test_idle_carts_are_recorded_abandoned_once_and_expired_ones_purged(
     container, clock = timed
     operator = make_account(container, Role.OPERATOR)
     offer_id = product(container, operator)
-    carts = container.carts
+    carts, housekeeping = container.carts, container.cart_housekeeping
     # Given a guest cart with an item, an empty one, and a customer's cart with an item
     with_item = carts.create_cart(None)
     carts.add_item(None, with_item.token, with_item.cart.id, offer_id, 2)
@@ -492,10 +492,10 @@ def test_idle_carts_are_recorded_abandoned_once_and_expired_ones_purged(
 
     # When the sweep runs before and after an hour of idleness, twice
     clock.advance(3599)
-    assert carts.sweep_abandoned() == 0
+    assert housekeeping.sweep_abandoned() == 0
     clock.advance(1)
-    assert carts.sweep_abandoned(batch_size=1) == 2
-    assert carts.sweep_abandoned() == 0
+    assert housekeeping.sweep_abandoned(batch_size=1) == 2
+    assert housekeeping.sweep_abandoned() == 0
 
     # Then each cart with items was recorded once, with an event and the counter
     events = _events(container, "CartAbandoned")
@@ -509,14 +509,16 @@ def test_idle_carts_are_recorded_abandoned_once_and_expired_ones_purged(
     # And a change starts a new idle spell, recorded again an hour later
     carts.add_item(shopper.principal, None, theirs.cart.id, offer_id, 1)
     clock.advance(3600)
-    assert carts.sweep_abandoned() == 1
+    assert housekeeping.sweep_abandoned() == 1
 
     # And a week after their last change, carts are gone
     clock.advance(7 * 86_400 - 3600 - 1)
-    assert carts.purge_expired() == 2  # the guest carts; the customer's changed an hour later
+    assert (
+        housekeeping.purge_expired() == 2
+    )  # the guest carts; the customer's changed an hour later
     clock.advance(3600)
-    assert carts.purge_expired() == 1
-    assert carts.purge_expired() == 0
+    assert housekeeping.purge_expired() == 1
+    assert housekeeping.purge_expired() == 0
     with pytest.raises(NotFound):
         carts.get_cart(shopper.principal, None, theirs.cart.id)
 

@@ -1,5 +1,7 @@
 """Cart use cases: create, read, change, merge at sign-in, quote; and the checkout hooks.
 
+The sweeps that workers run over idle and expired carts are in :mod:`bazaar.carts.housekeeping`.
+
 A change loads the cart (two queries) and its offers through the catalog's service (one
 query), applies a pure rule from ``model``, then writes the difference in one unit of work
 whose first statement is guarded by the cart's version. A change that loses a race with
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bazaar.carts import model, rules_store, store
-from bazaar.carts.events import CartAbandoned, CartLine, CartMerged, CartOrdered
+from bazaar.carts.events import CartMerged, CartOrdered
 from bazaar.carts.model import Cart, CartAccess, CartStatus
 from bazaar.carts.quoting import (
     BasePrices,
@@ -95,9 +97,7 @@ class CartService:
         *,
         currency: str,
         ttl_s: int,
-        abandoned_after_s: int,
         pricer: CartPricer | None = None,
-        on_abandoned: Callable[[int], None] | None = None,
     ) -> None:
         self._db = db
         self._uow = uow
@@ -106,10 +106,8 @@ class CartService:
         self._quote_settings = quote_settings
         self._currency = currency
         self._ttl_s = ttl_s
-        self._abandoned_after_s = abandoned_after_s
         self._pricer: CartPricer = pricer or BasePrices()
         self._coupons: CouponDirectory = AnyCoupon()
-        self._on_abandoned = on_abandoned or (lambda count: None)
 
     # --- shopper -----------------------------------------------------------------------------
 
@@ -403,46 +401,6 @@ class CartService:
         if owner is None:
             raise Conflict("The cart was already ordered, merged or changed")
         uow.record(CartOrdered(cart_id=cart_id, customer_id=owner[0], order_id=order_id))
-
-    # --- housekeeping ------------------------------------------------------------------------
-
-    def sweep_abandoned(self, batch_size: int = 500) -> int:
-        """Record carts with items left alone for ``abandoned_after_s`` as abandoned.
-
-        Each such cart is marked and gets one ``CartAbandoned`` event per idle spell (a
-        change clears the mark); the count also goes to ``on_abandoned`` (the Prometheus
-        counter). Safe to run from several processes at once. Returns how many were marked.
-        """
-        now = self._clock.now()
-        cutoff = now - timedelta(seconds=self._abandoned_after_s)
-        total = 0
-        while True:
-            with self._uow(Actor.system("cart-sweeper")) as uow:
-                candidates = store.abandoned_candidates(uow.conn, cutoff, now, batch_size)
-                marked = store.mark_abandoned(uow.conn, [c[0] for c in candidates], cutoff, now)
-                items = store.items_of(uow.conn, marked)
-                for cart_id, owner_id, idle_since in candidates:
-                    if cart_id in marked:
-                        lines = tuple(CartLine(i.offer_id, i.quantity) for i in items[cart_id])
-                        uow.record(
-                            CartAbandoned(
-                                cart_id=cart_id,
-                                customer_id=owner_id,
-                                idle_since=idle_since,
-                                lines=lines,
-                            )
-                        )
-                uow.commit()
-            if marked:
-                total += len(marked)
-                self._on_abandoned(len(marked))
-            if len(candidates) < batch_size or not marked:
-                return total
-
-    def purge_expired(self) -> int:
-        """Delete carts past their time to live, with their items; return how many."""
-        with self._db.write() as conn:
-            return store.purge_expired(conn, self._clock.now())
 
     # --- internals ---------------------------------------------------------------------------
 

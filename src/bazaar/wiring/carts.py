@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bazaar.carts.checkout_rules import CheckoutRulesService
+from bazaar.carts.housekeeping import CartHousekeeping
 from bazaar.carts.quoting import QuoteSettings
 from bazaar.carts.service import CartService
 from bazaar.carts.shipping_rules import default_rule
@@ -32,6 +33,11 @@ def build_carts(container: Container) -> None:
         QuoteSettings(DEFAULT_TAX_TABLE, settings.prices_include_tax, (default_shipping,)),
         currency=settings.currency,
         ttl_s=settings.cart_ttl_s,
+    )
+    container.cart_housekeeping = CartHousekeeping(
+        db,
+        container.uow,
+        clock,
         abandoned_after_s=settings.cart_abandoned_after_s,
         on_abandoned=lambda count: container.metrics.carts_abandoned.inc(count),
     )

@@ -28,7 +28,9 @@ def build_workers(container: Container) -> None:
         lambda: (container.pricing_rules.refresh_if_stale(), container.shelf_index.sync()),
     )
     container.cart_sweeper = Periodic(
-        "bazaar-cart-sweeper", settings.cart_sweep_interval_s, container.carts.sweep_abandoned
+        "bazaar-cart-sweeper",
+        settings.cart_sweep_interval_s,
+        container.cart_housekeeping.sweep_abandoned,
     )
     container.sweeper = Periodic(
         "bazaar-reservation-sweeper",
