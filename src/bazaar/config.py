@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # returns: a delivered parcel may be sent back for this long; then its order completes
     return_window_days: int = Field(30, ge=0)
     order_close_interval_s: float = Field(300.0, gt=0)  # how often workers close such orders
+    # a parcel shipped this long ago and never reported delivered is taken as delivered
+    # (its return window starts then); 0: only a report delivers it
+    assume_delivered_after_days: int = Field(21, ge=0)
 
     # fees, the ledger and seller payouts (amounts in minor units of ``currency``)
     commission_rate: Decimal = Field(Decimal("0.10"), ge=0, le=1)  # until a schedule is saved

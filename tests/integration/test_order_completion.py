@@ -32,13 +32,13 @@ from tests.support.marketplace import (
     new_seller,
     offer,
     place_order,
-    return_units,
     ship,
     ship_and_deliver,
 )
 
 DAY_S = 86_400.0
 WINDOW_DAYS = 30
+ASSUME_DAYS = 21
 
 
 @dataclass
@@ -73,6 +73,28 @@ class Shop:
             headers={"Order-Token": order["access_token"]},
         )
 
+    def fulfillment_status(self, order: dict[str, Any]) -> str:
+        got = self.client.get(
+            f"/api/v1/orders/{order['id']}", headers={"Order-Token": order["access_token"]}
+        )
+        assert got.status_code == 200, got.text
+        (fulfillment,) = got.json()["fulfillments"]
+        return str(fulfillment["status"])
+
+    def delivered_events(self) -> list[tuple[str, str, str, bool]]:
+        """(fulfillment id, actor type, actor id, assumed) of each FulfillmentDelivered."""
+        e = outbox.events_table
+        query = (
+            sa.select(e.c.subject_id, e.c.actor_type, e.c.actor_id, e.c.payload)
+            .where(e.c.type == "FulfillmentDelivered")
+            .order_by(e.c.id)
+        )
+        with self.container.db.read() as conn:
+            return [
+                (row.subject_id, row.actor_type, row.actor_id, row.payload["assumed"])
+                for row in conn.execute(query)
+            ]
+
     def completed_events(self) -> list[str]:
         e = outbox.events_table
         query = sa.select(e.c.subject_id).where(e.c.type == "OrderCompleted").order_by(e.c.id)
@@ -82,7 +104,9 @@ class Shop:
 
 @pytest.fixture
 def shop(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Shop]:
-    settings = test_settings(db_url, tmp_path, return_window_days=WINDOW_DAYS)
+    settings = test_settings(
+        db_url, tmp_path, return_window_days=WINDOW_DAYS, assume_delivered_after_days=ASSUME_DAYS
+    )
     container = build(settings, clock=clock)
     with TestClient(create_app(container, run_dispatcher=False)) as client:
         yield Shop(container, client, clock)
@@ -157,21 +181,113 @@ def test_an_open_return_keeps_its_order_open_until_refunded(shop: Shop) -> None:
     assert shop.status(order) == "completed"
 
 
-def test_a_parcel_still_in_transit_keeps_its_order_open(shop: Shop) -> None:
-    # Given an order shipped but never reported delivered, and one whose only unit came
-    # back (its shipping charge kept, so it is partially refunded)
-    in_transit = shop.order()
-    ship(shop.client, shop.operator, fulfillment_of(in_transit, "retailer"))
-    returned = shop.order(units=1)
-    ship_and_deliver(shop.client, shop.operator, returned)
-    return_units(shop.client, shop.operator, returned, returned["lines"][0]["id"], 1)
+def test_a_parcel_in_transit_is_assumed_delivered_and_then_gets_its_whole_window(
+    shop: Shop,
+) -> None:
+    # Given an order shipped but never reported delivered
+    order = shop.order()
+    parcel = fulfillment_of(order, "retailer")
+    ship(shop.client, shop.operator, parcel)
+    closer = build_order_closer(shop.container.orders.closing, interval_s=60)
 
-    # When the window has long passed
-    shop.clock.advance(2 * WINDOW_DAYS * DAY_S)
+    # When the worker's job runs just before the parcel counts as arrived
+    shop.clock.advance(ASSUME_DAYS * DAY_S - 1)
+    closer.run_once()
 
-    # Then only the returned one completes: the other parcel may still arrive
-    assert shop.container.orders.closing.close_due() == 1
-    assert (shop.status(in_transit), shop.status(returned)) == ("fulfilled", "completed")
+    # Then it is still in transit
+    assert shop.fulfillment_status(order) == "shipped"
+    assert shop.delivered_events() == []
+
+    # When the job runs once it is due, and once more
+    shop.clock.advance(1)
+    closer.run_once()
+    closer.run_once()
+
+    # Then the parcel is delivered, once, by the closer, and the event says it was assumed
+    assert shop.fulfillment_status(order) == "delivered"
+    assert shop.delivered_events() == [(parcel, "system", "order-closer", True)]
+
+    # And the order stays open for a whole return window from then: a return is still
+    # possible on its last second, and the order completes after it
+    shop.clock.advance(WINDOW_DAYS * DAY_S - 1)
+    closer.run_once()
+    assert shop.status(order) == "fulfilled"
+    shop.clock.advance(1)
+    closer.run_once()
+    assert shop.status(order) == "completed"
+    assert shop.completed_events() == [order["id"]]
+
+
+def test_a_reported_delivery_is_not_marked_assumed(shop: Shop) -> None:
+    # Given a parcel delivered, as its fulfiller reported, a day after it shipped
+    order = shop.order()
+    parcel = fulfillment_of(order, "retailer")
+    ship(shop.client, shop.operator, parcel)
+    shop.clock.advance(DAY_S)
+    deliver(shop.client, shop.operator, parcel)
+
+    # When the job runs long after
+    shop.clock.advance(2 * ASSUME_DAYS * DAY_S)
+    assert shop.container.orders.closing.assume_delivered() == 0
+
+    # Then its one delivery is the reported one
+    assert [assumed for *_, assumed in shop.delivered_events()] == [False]
+
+
+def test_with_the_assumption_off_a_parcel_in_transit_keeps_its_order_open(
+    db_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Given a shop that delivers a parcel only on a report, and an order shipped
+    settings = test_settings(
+        db_url, tmp_path, return_window_days=WINDOW_DAYS, assume_delivered_after_days=0
+    )
+    container = build(settings, clock=clock)
+    with TestClient(create_app(container, run_dispatcher=False)) as client:
+        shop = Shop(container, client, clock)
+        order = shop.order()
+        ship(client, shop.operator, fulfillment_of(order, "retailer"))
+
+        # When the job runs long after
+        clock.advance(10 * (ASSUME_DAYS + WINDOW_DAYS) * DAY_S)
+        assert container.orders.closing.sweep() == 0
+
+        # Then the parcel may still arrive: the order stays open
+        assert (shop.fulfillment_status(order), shop.status(order)) == ("shipped", "fulfilled")
+    container.close()
+
+
+def test_many_closers_assume_each_parcel_delivered_once(shop: Shop) -> None:
+    # Given five parcels in transit for longer than the assumption
+    orders = [shop.order(units=1) for _ in range(5)]
+    for order in orders:
+        ship(shop.client, shop.operator, fulfillment_of(order, "retailer"))
+    shop.clock.advance((ASSUME_DAYS + 1) * DAY_S)
+    c = shop.container
+
+    # When three workers run the job at once, each in batches of two
+    closers = [
+        OrderCloser(c.db, c.clock, c.uow, deliveries=c.orders.fulfilling, batch_size=2)
+        for _ in range(3)
+    ]
+    failures: list[BaseException] = []
+
+    def run(closer: OrderCloser) -> None:
+        try:
+            closer.assume_delivered()
+        except BaseException as exc:  # a lost race must not raise: it is reported here
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(closer,)) for closer in closers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every parcel is delivered exactly once, between them
+    assert failures == []
+    delivered = sorted(parcel for parcel, *_ in shop.delivered_events())
+    assert delivered == sorted(fulfillment_of(o, "retailer") for o in orders)
+    assert all(shop.fulfillment_status(o) == "delivered" for o in orders)
 
 
 def test_many_closers_complete_each_order_once_in_batches(shop: Shop) -> None:

@@ -224,7 +224,11 @@ class FulfillmentShipped(FulfillmentEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class FulfillmentDelivered(FulfillmentEvent):
-    pass
+    """Everything shipped arrived. ``assumed`` is true when nobody reported it: the parcel
+    left long enough ago (``BAZAAR_ASSUME_DELIVERED_AFTER_DAYS``) that the order closer
+    takes its arrival as given, so the return window and the seller's payout can run."""
+
+    assumed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -182,13 +182,18 @@ class FulfillmentService:
         return updated
 
     def deliver(
-        self, actor: Actor, fulfillment_id: str, *, fulfiller_id: str | None = None
+        self,
+        actor: Actor,
+        fulfillment_id: str,
+        *,
+        fulfiller_id: str | None = None,
+        assumed: bool = False,
     ) -> FulfillmentOrder:
-        """Everything shipped arrived (the fulfiller or the carrier says so); repeating it
-        changes nothing."""
+        """Everything shipped arrived (the fulfiller or the carrier says so, or ``assumed``:
+        the order closer takes it as given); repeating it changes nothing."""
         with self._uow(actor) as uow:
             loaded = self._load(uow, fulfillment_id, fulfiller_id)
-            change = loaded.fulfillment.mark_delivered()
+            change = loaded.fulfillment.mark_delivered(assumed=assumed)
             if change.value is loaded.fulfillment:
                 return loaded.fulfillment
             saved = self._save(uow, loaded, change)

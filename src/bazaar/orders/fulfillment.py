@@ -274,12 +274,13 @@ class FulfillmentOrder:
         )
         return Changed(updated, (event,))
 
-    def mark_delivered(self) -> Changed[FulfillmentOrder]:
-        """Everything shipped arrived; repeating it changes nothing."""
+    def mark_delivered(self, *, assumed: bool = False) -> Changed[FulfillmentOrder]:
+        """Everything shipped arrived (``assumed``: nobody said so, but it shipped long
+        ago); repeating it changes nothing."""
         if self.status is FulfillmentStatus.DELIVERED:
             return Changed(self)
         delivered = self._move(FulfillmentStatus.DELIVERED)
-        return Changed(delivered, (FulfillmentDelivered(**self._ids()),))
+        return Changed(delivered, (FulfillmentDelivered(**self._ids(), assumed=assumed),))
 
     def expire(self, now: datetime) -> Changed[FulfillmentOrder]:
         """Cancel a seller's order still unaccepted past its deadline (reason

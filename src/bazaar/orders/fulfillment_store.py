@@ -45,6 +45,7 @@ fulfillment_orders = sa.Table(
     sa.Index(None, "fulfiller_id", "status", "id"),
     sa.Index(None, "fulfiller_id", "id"),  # a seller's list without a status filter
     sa.Index(None, "status", "accept_by"),  # the acceptance sweeper
+    sa.Index(None, "status", "updated_at"),  # parcels in transit for long (the order closer)
 )
 
 
@@ -223,4 +224,22 @@ def overdue_fulfillment_ids(conn: Connection, now: datetime, limit: int) -> list
         .order_by(f.c.accept_by)
         .limit(limit)
     )
+    return list(conn.execute(query).scalars())
+
+
+def shipped_before(
+    conn: Connection, cutoff: datetime, *, after_id: str | None, limit: int
+) -> list[str]:
+    """Ids, ascending after ``after_id``, of fulfillment orders shipped in full and unchanged
+    since ``cutoff``: parcels nobody reported delivered. A shipped fulfillment order changes
+    only when it is delivered, so its ``updated_at`` is when its last parcel left."""
+    f = fulfillment_orders
+    query = (
+        sa.select(f.c.id)
+        .where(f.c.status == FulfillmentStatus.SHIPPED.value, f.c.updated_at <= cutoff)
+        .order_by(f.c.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(f.c.id > after_id)
     return list(conn.execute(query).scalars())

@@ -26,7 +26,11 @@ from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.money import Money
 from bazaar.orders import closing_store, fulfillment_store, returns_store, store
 from bazaar.orders.access import require_access
-from bazaar.orders.closing import DEFAULT_RETURN_WINDOW, OrderCloser
+from bazaar.orders.closing import (
+    DEFAULT_ASSUME_DELIVERED_AFTER,
+    DEFAULT_RETURN_WINDOW,
+    OrderCloser,
+)
 from bazaar.orders.events import LineQuantity, ReturnLine
 from bazaar.orders.fulfilling import FulfillmentService
 from bazaar.orders.fulfillment import FulfillmentOrder
@@ -79,6 +83,7 @@ class OrderService:
         payments: PaymentService,
         capture_on_shipment: bool,
         return_window: timedelta = DEFAULT_RETURN_WINDOW,
+        assume_delivered_after: timedelta | None = DEFAULT_ASSUME_DELIVERED_AFTER,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -93,7 +98,14 @@ class OrderService:
             payments=payments,
             capture_on_shipment=capture_on_shipment,
         )
-        self.closing = OrderCloser(db, clock, uow_factory, return_window=return_window)
+        self.closing = OrderCloser(
+            db,
+            clock,
+            uow_factory,
+            return_window=return_window,
+            deliveries=self.fulfilling,
+            assume_delivered_after=assume_delivered_after,
+        )
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -49,6 +49,11 @@ def build_orders(container: Container, gateway: PaymentGateway) -> None:
         payments=container.payments,
         capture_on_shipment=settings.capture_on == "shipment",
         return_window=timedelta(days=settings.return_window_days),
+        assume_delivered_after=(
+            timedelta(days=settings.assume_delivered_after_days)
+            if settings.assume_delivered_after_days
+            else None
+        ),
     )
     container.routing = RoutingService(
         db,
