@@ -60,6 +60,7 @@ from bazaar.listings.workers import ListingWorkers
 from bazaar.media.model import ProductImageAdded, ProductImageRemoved, ProductImagesReordered
 from bazaar.media.service import MediaService
 from bazaar.orders import handlers as order_handlers
+from bazaar.orders.closing import OrderCloser
 from bazaar.orders.routing import RoutingService
 from bazaar.orders.service import OrderService
 from bazaar.payments.gateway import PaymentGateway
@@ -135,7 +136,9 @@ class Container:
     orders: OrderService = field(init=False)
     routing: RoutingService = field(init=False)  # sellers' fulfillment orders and deadlines
     reconciler: Periodic = field(init=False)  # settles payments a crash left pending
-    order_closer: Periodic = field(init=False)  # completes orders past their return window
+    # takes long-shipped parcels as delivered, completes orders past their return window
+    order_closing: OrderCloser = field(init=False)
+    order_closer: Periodic = field(init=False)  # runs order_closing.sweep in workers
     fee_schedules: FeeScheduleService = field(init=False)
     ledger: LedgerService = field(init=False)
     payouts: PayoutService = field(init=False)

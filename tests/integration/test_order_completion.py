@@ -125,7 +125,7 @@ def test_an_order_completes_after_the_return_window_and_then_refuses_returns(sho
     shop.clock.advance(DAY_S)
     ship(shop.client, shop.operator, last)
     deliver(shop.client, shop.operator, last)
-    closer = build_order_closer(shop.container.orders.closing, interval_s=60)
+    closer = build_order_closer(shop.container.order_closing, interval_s=60)
 
     # When the worker's job runs just before the last parcel's window is over
     shop.clock.advance(WINDOW_DAYS * DAY_S - 1)
@@ -161,7 +161,7 @@ def test_an_open_return_keeps_its_order_open_until_refunded(shop: Shop) -> None:
     assert shop.client.post(
         f"/api/v1/admin/returns/{requested.json()['id']}/approve", headers=shop.operator.headers
     ).is_success
-    closing = shop.container.orders.closing
+    closing = shop.container.order_closing
 
     # When the window has passed while the goods are on their way back
     shop.clock.advance(WINDOW_DAYS * DAY_S)
@@ -188,7 +188,7 @@ def test_a_parcel_in_transit_is_assumed_delivered_and_then_gets_its_whole_window
     order = shop.order()
     parcel = fulfillment_of(order, "retailer")
     ship(shop.client, shop.operator, parcel)
-    closer = build_order_closer(shop.container.orders.closing, interval_s=60)
+    closer = build_order_closer(shop.container.order_closing, interval_s=60)
 
     # When the worker's job runs just before the parcel counts as arrived
     shop.clock.advance(ASSUME_DAYS * DAY_S - 1)
@@ -228,7 +228,7 @@ def test_a_reported_delivery_is_not_marked_assumed(shop: Shop) -> None:
 
     # When the job runs long after
     shop.clock.advance(2 * ASSUME_DAYS * DAY_S)
-    assert shop.container.orders.closing.assume_delivered() == 0
+    assert shop.container.order_closing.assume_delivered() == 0
 
     # Then its one delivery is the reported one
     assert [assumed for *_, assumed in shop.delivered_events()] == [False]
@@ -249,7 +249,7 @@ def test_with_the_assumption_off_a_parcel_in_transit_keeps_its_order_open(
 
         # When the job runs long after
         clock.advance(10 * (ASSUME_DAYS + WINDOW_DAYS) * DAY_S)
-        assert container.orders.closing.sweep() == 0
+        assert container.order_closing.sweep() == 0
 
         # Then the parcel may still arrive: the order stays open
         assert (shop.fulfillment_status(order), shop.status(order)) == ("shipped", "fulfilled")
@@ -329,7 +329,7 @@ def test_closing_a_batch_costs_a_fixed_number_of_statements(shop: Shop) -> None:
             order = shop.order(units=1)
             ship_and_deliver(shop.client, shop.operator, order)
         shop.clock.advance((WINDOW_DAYS + 1) * DAY_S)
-        closing = shop.container.orders.closing
+        closing = shop.container.order_closing
 
         # When the job closes them
         with StatementCounter(shop.container.db.engine) as counter:

@@ -26,11 +26,7 @@ from bazaar.kernel.ids import is_valid_id, new_id
 from bazaar.kernel.money import Money
 from bazaar.orders import closing_store, fulfillment_store, returns_store, store
 from bazaar.orders.access import require_access
-from bazaar.orders.closing import (
-    DEFAULT_ASSUME_DELIVERED_AFTER,
-    DEFAULT_RETURN_WINDOW,
-    OrderCloser,
-)
+from bazaar.orders.closing import DEFAULT_RETURN_WINDOW
 from bazaar.orders.events import LineQuantity, ReturnLine
 from bazaar.orders.fulfilling import FulfillmentService
 from bazaar.orders.fulfillment import FulfillmentOrder
@@ -83,7 +79,6 @@ class OrderService:
         payments: PaymentService,
         capture_on_shipment: bool,
         return_window: timedelta = DEFAULT_RETURN_WINDOW,
-        assume_delivered_after: timedelta | None = DEFAULT_ASSUME_DELIVERED_AFTER,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -98,14 +93,7 @@ class OrderService:
             payments=payments,
             capture_on_shipment=capture_on_shipment,
         )
-        self.closing = OrderCloser(
-            db,
-            clock,
-            uow_factory,
-            return_window=return_window,
-            deliveries=self.fulfilling,
-            assume_delivered_after=assume_delivered_after,
-        )
+        self.return_window = return_window  # the order closer completes orders past it
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -304,7 +292,7 @@ class OrderService:
                 lines,
                 closing_store.finished_at(uow.conn, order_id),
                 now=now,
-                window=self.closing.return_window,
+                window=self.return_window,
             )
             returns = returns_store.returns_of(uow.conn, order_id, order.currency)
             requested = request_return(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bazaar.checkout.service import CheckoutService
 from bazaar.infra.idempotency import IdempotencyStore
+from bazaar.orders.closing import OrderCloser
 from bazaar.orders.routing import RoutingService
 from bazaar.orders.service import OrderService
 from bazaar.payments.gateway import PaymentGateway
@@ -49,6 +50,13 @@ def build_orders(container: Container, gateway: PaymentGateway) -> None:
         payments=container.payments,
         capture_on_shipment=settings.capture_on == "shipment",
         return_window=timedelta(days=settings.return_window_days),
+    )
+    container.order_closing = OrderCloser(
+        db,
+        clock,
+        container.uow,
+        return_window=container.orders.return_window,
+        deliveries=container.orders.fulfilling,
         assume_delivered_after=(
             timedelta(days=settings.assume_delivered_after_days)
             if settings.assume_delivered_after_days

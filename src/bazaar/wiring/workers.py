@@ -50,5 +50,5 @@ def build_workers(container: Container) -> None:
         ),
     )
     container.order_closer = build_order_closer(
-        container.orders.closing, settings.order_close_interval_s
+        container.order_closing, settings.order_close_interval_s
     )
