@@ -9,7 +9,7 @@ is refused with a 409 ``return_window_closed`` problem.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,26 @@ class Shop:
         query = sa.select(e.c.subject_id).where(e.c.type == "OrderCompleted").order_by(e.c.id)
         with self.container.db.read() as conn:
             return list(conn.execute(query).scalars())
+
+
+def at_once(jobs: list[Callable[[], int]]) -> tuple[list[int], list[BaseException]]:
+    """Run each job in a thread of its own, all at once, as many workers would; what they
+    returned, and what they raised (a lost race must not raise: it is reported here)."""
+    results: list[int] = []
+    failures: list[BaseException] = []
+
+    def run(job: Callable[[], int]) -> None:
+        try:
+            results.append(job())
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures
 
 
 @pytest.fixture
@@ -269,19 +289,7 @@ def test_many_closers_assume_each_parcel_delivered_once(shop: Shop) -> None:
         OrderCloser(c.db, c.clock, c.uow, deliveries=c.orders.fulfilling, batch_size=2)
         for _ in range(3)
     ]
-    failures: list[BaseException] = []
-
-    def run(closer: OrderCloser) -> None:
-        try:
-            closer.assume_delivered()
-        except BaseException as exc:  # a lost race must not raise: it is reported here
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(closer,)) for closer in closers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, failures = at_once([closer.assume_delivered for closer in closers])
 
     # Then every parcel is delivered exactly once, between them
     assert failures == []
@@ -300,20 +308,7 @@ def test_many_closers_complete_each_order_once_in_batches(shop: Shop) -> None:
 
     # When three workers run the job at once, each in batches of two
     closers = [OrderCloser(c.db, c.clock, c.uow, batch_size=2) for _ in range(3)]
-    counts: list[int] = []
-    failures: list[BaseException] = []
-
-    def run(closer: OrderCloser) -> None:
-        try:
-            counts.append(closer.close_due())
-        except BaseException as exc:  # a lost race must not raise: it is reported here
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(closer,)) for closer in closers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts, failures = at_once([closer.close_due for closer in closers])
 
     # Then every order is completed exactly once, between them
     assert failures == []
