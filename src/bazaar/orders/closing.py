@@ -64,9 +64,12 @@ class OrderCloser:
         self._clock = clock
         self._uow = uow_factory
         self.return_window = return_window
-        self._deliveries = deliveries
-        # None (or no ``deliveries``): a parcel is delivered only when someone says so
-        self.assume_delivered_after = assume_delivered_after if deliveries else None
+        # None: a parcel is delivered only when someone says so
+        self._assume = (
+            (deliveries, assume_delivered_after)
+            if deliveries is not None and assume_delivered_after is not None
+            else None
+        )
         self._batch_size = batch_size
 
     def sweep(self) -> int:
@@ -83,9 +86,10 @@ class OrderCloser:
         says ``assumed``). A report that lands at the same moment wins or finds it
         delivered; either way it is delivered once. Safe to run in many processes at once.
         """
-        if self.assume_delivered_after is None or self._deliveries is None:
+        if self._assume is None:
             return 0
-        cutoff = self._clock.now() - self.assume_delivered_after
+        deliveries, after = self._assume
+        cutoff = self._clock.now() - after
         after_id: str | None = None
         marked = 0
         while True:
@@ -95,7 +99,7 @@ class OrderCloser:
                 )
             for fulfillment_id in ids:
                 try:
-                    self._deliveries.deliver(CLOSER, fulfillment_id, assumed=True)
+                    deliveries.deliver(CLOSER, fulfillment_id, assumed=True)
                 except (Conflict, IllegalTransition):
                     continue  # reported (or changed) meanwhile by someone else
                 marked += 1
