@@ -1,6 +1,7 @@
 """Cart use cases: create, read, change, merge at sign-in, quote; and the checkout hooks.
 
-The sweeps that workers run over idle and expired carts are in :mod:`bazaar.carts.housekeeping`.
+The sweeps that workers run over idle and expired carts are in :mod:`bazaar.carts.housekeeping`,
+and pricing a cart (the shopper's quote and checkout's) in :mod:`bazaar.carts.quotes`.
 
 A change loads the cart (two queries) and its offers through the catalog's service (one
 query), applies a pure rule from ``model``, then writes the difference in one unit of work
@@ -15,36 +16,33 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bazaar.carts import model, rules_store, store
+from bazaar.carts import model, store
 from bazaar.carts.events import CartMerged, CartOrdered
 from bazaar.carts.model import Cart, CartAccess, CartStatus
-from bazaar.carts.quoting import (
-    BasePrices,
-    CartPricer,
-    PricedLines,
-    QuoteSettings,
-    checkout_lines,
-    price_cart,
+from bazaar.carts.quotes import (
+    AnyCoupon,
+    CartQuote,
+    CartQuotes,
+    CouponDirectory,
+    OfferSource,
+    clean_country,
 )
+from bazaar.carts.quoting import CartPricer, QuoteSettings
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.addresses import check_country, normalize_country
 from bazaar.checkout.model import Quote
 from bazaar.identity.model import Principal
 from bazaar.infra.db import Database
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.kernel.clock import Clock
-from bazaar.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from bazaar.kernel.errors import Conflict, NotFound, PermissionDenied
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import is_valid_id, new_id
 
 UowFactory = Callable[[Actor], SqlUnitOfWork]
-# offer ids -> what checkout needs of them (CatalogService.checkout_offers): one query
-OfferSource = Callable[[Sequence[str]], Mapping[str, CheckoutOffer]]
 ATTEMPTS = 3  # a change that keeps losing races to the same cart ends as a 409
 
 
@@ -59,31 +57,6 @@ class CartView:
     offers: Mapping[str, CheckoutOffer]
     token: str | None = None
     created: bool = False
-
-
-@dataclass(frozen=True)
-class CartQuote:
-    """A quote with the offers it priced and the pricing engine's decision behind it."""
-
-    quote: Quote
-    offers: Mapping[str, CheckoutOffer]
-    priced: PricedLines
-
-
-class CouponDirectory(Protocol):
-    def require_known(self, code: str) -> str:
-        """The normalised code; ``ValidationFailed`` on ``code`` when malformed or unknown."""
-        ...
-
-
-class AnyCoupon:
-    """Until pricing is plugged in: codes are only normalised."""
-
-    def require_known(self, code: str) -> str:
-        normalised = code.strip().upper()
-        if not normalised:
-            raise ValidationFailed.on("code", "A code is required", "required")
-        return normalised
 
 
 class CartService:
@@ -103,10 +76,9 @@ class CartService:
         self._uow = uow
         self._clock = clock
         self._offers = offers
-        self._quote_settings = quote_settings
+        self._quotes = CartQuotes(db, offers, quote_settings, pricer)
         self._currency = currency
         self._ttl_s = ttl_s
-        self._pricer: CartPricer = pricer or BasePrices()
         self._coupons: CouponDirectory = AnyCoupon()
 
     # --- shopper -----------------------------------------------------------------------------
@@ -117,7 +89,7 @@ class CartService:
         Signed in: the caller's open cart, created if there is none (``created`` says which);
         a customer has one open cart. Otherwise a guest cart and its token, shown only here.
         """
-        destination = _country(country) if country is not None else None
+        destination = clean_country(country) if country is not None else None
         owner_id = CartAccess(principal).user_id
         if owner_id is None:
             token = model.new_cart_token()
@@ -170,7 +142,7 @@ class CartService:
         country: str | None,
     ) -> CartView:
         """Set (or clear) the destination country the quote uses when none is asked for."""
-        destination = _country(country) if country is not None else None
+        destination = clean_country(country) if country is not None else None
         return self._change(
             CartAccess(principal, cart_token),
             cart_id,
@@ -335,43 +307,13 @@ class CartService:
         return self.quote_with_offers(cart, country).quote
 
     def quote_with_offers(self, cart: Cart, country: str | None = None) -> CartQuote:
-        """Price ``cart`` for delivery to ``country`` (default: the cart's country).
-
-        Three queries whatever the cart's size (offers, shipping rules, VAT classes), what
-        the pricer reads (coupon uses and budgets only when the cart has codes or budgeted
-        promotions apply), then a pure computation (``quoting.price_cart``). 422 naming
-        ``country`` (missing, unknown, not shippable, not taxable) or ``items[i].offer_id`` /
-        ``items[i].quantity`` (a line that cannot be bought as it stands), ``items`` for an
-        empty cart.
-        """
-        destination = country if country is not None else cart.country
-        if destination is None:
-            raise ValidationFailed.on(
-                "country", "Give a destination country, or set one on the cart", "required"
-            )
-        destination = _country(destination)
-        offers = self._offers(cart.offer_ids)
-        lines = checkout_lines(cart, offers)
-        categories = {c for o in offers.values() for c in (*o.category_ancestor_ids, o.category_id)}
-        with self._db.read() as conn:
-            rules = rules_store.shipping_rules_for(conn, {line.fulfiller_id for line in lines})
-            classes = rules_store.tax_classes_for(conn, categories)
-        priced = self._pricer.price(cart, lines, offers)
-        quote = price_cart(
-            priced.lines,
-            offers,
-            destination,
-            settings=self._quote_settings,
-            shipping_rules=rules,
-            rate_classes=classes,
-            discounts=priced.discounts,
-            free_shipping=priced.free_shipping,
-        )
-        return CartQuote(quote, offers, priced)
+        """Price ``cart`` for delivery to ``country`` (default: the cart's country); see
+        :meth:`CartQuotes.price <bazaar.carts.quotes.CartQuotes.price>`."""
+        return self._quotes.price(cart, country)
 
     def use_pricing(self, pricer: CartPricer, coupons: CouponDirectory) -> None:
         """Plug the pricing engine in (bootstrap: pricing is built after carts)."""
-        self._pricer = pricer
+        self._quotes.use_pricer(pricer)
         self._coupons = coupons
 
     def mark_ordered(
@@ -443,9 +385,3 @@ class CartService:
             if self._save(access.actor, before, after):
                 return CartView(after, offers)
         raise Conflict("The cart changed meanwhile; reload it and try again")
-
-
-def _country(value: str) -> str:
-    if errors := check_country(value, "country"):
-        raise ValidationFailed("The country is not valid", errors=errors)
-    return normalize_country(value)
