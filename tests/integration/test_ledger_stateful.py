@@ -44,8 +44,9 @@ from bazaar.fees.model import (
     FeeSchedule,
     ListingActivity,
 )
+from bazaar.fees.payable import payable_entries
 from bazaar.fees.payout_service import PayoutRules, PayoutService
-from bazaar.fees.payouts import PayoutStatus, payable_entries
+from bazaar.fees.payouts import PayoutStatus
 from bazaar.fees.ports import GatewayReturns, OrderFacts, PaidRefund, ShippingCharge, SoldLine
 from bazaar.fees.service import LedgerService
 from bazaar.identity.model import Principal, Role

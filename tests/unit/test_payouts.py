@@ -20,18 +20,16 @@ from bazaar.fees.model import (
     PaidOrder,
     PaidShipping,
 )
+from bazaar.fees.payable import PayableEntry, hold_within_return_window, payable_entries
 from bazaar.fees.payouts import (
     CarriedBalance,
     HeldFunds,
     HoldReason,
     IllegalPayoutTransition,
-    PayableEntry,
     PayoutBatch,
     PayoutStatus,
     SellerStatus,
-    hold_within_return_window,
     next_run_date,
-    payable_entries,
     plan_payout_run,
 )
 from bazaar.fees.postings import (

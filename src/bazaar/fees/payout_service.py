@@ -22,15 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from bazaar.fees import payout_store, settlement_store, store
 from bazaar.fees.events import PayoutConfirmed, PayoutFailed, PayoutPaid, PayoutRunConfirmed
 from bazaar.fees.ledger import TransactionKind, reverse
+from bazaar.fees.payable import hold_within_return_window, payable_entries
 from bazaar.fees.payout_store import PayoutRecord, RunRecord
 from bazaar.fees.payouts import (
     BatchStatus,
     PayoutBatch,
     PayoutItem,
     SellerStatus,
-    hold_within_return_window,
     next_run_date,
-    payable_entries,
     plan_payout_run,
 )
 from bazaar.fees.ports import SellerDirectory
