@@ -29,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bazaar.checkout.model import CheckoutLine, quote
+from bazaar.checkout.model import quote
+from bazaar.checkout.quote_parts import CheckoutLine
 from bazaar.checkout.shipping import ShippingRule
 from bazaar.checkout.tax import DEFAULT_TAX_TABLE
 from bazaar.kernel.money import Money

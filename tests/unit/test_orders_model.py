@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bazaar.checkout.model import CheckoutLine, Discount, Quote, quote
+from bazaar.checkout.model import quote
+from bazaar.checkout.quote_parts import CheckoutLine, Discount, Quote
 from bazaar.checkout.shipping import ShippingRule
 from bazaar.checkout.tax import DEFAULT_TAX_TABLE
 from bazaar.kernel.errors import ValidationFailed

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bazaar.checkout.model import CheckoutLine, Quote, quote
+from bazaar.checkout.model import quote
+from bazaar.checkout.quote_parts import CheckoutLine, Quote
 from bazaar.checkout.shipping import ShippingRule
 from bazaar.checkout.tax import DEFAULT_TAX_TABLE
 from bazaar.kernel.errors import CurrencyMismatch, ValidationFailed

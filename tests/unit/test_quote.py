@@ -9,13 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bazaar.checkout.addresses import Address
-from bazaar.checkout.model import (
-    AdjustmentKind,
-    CheckoutLine,
-    Discount,
-    Quote,
-    quote,
-)
+from bazaar.checkout.model import quote
+from bazaar.checkout.quote_parts import AdjustmentKind, CheckoutLine, Discount, Quote
 from bazaar.checkout.shipping import ShippingRule, WeightBand
 from bazaar.checkout.tax import DEFAULT_TAX_TABLE, RateClass, category_rate_classes, tax_on
 from bazaar.kernel.errors import CurrencyMismatch, ValidationFailed

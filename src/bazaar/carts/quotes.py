@@ -24,7 +24,7 @@ from bazaar.carts.quoting import (
 )
 from bazaar.catalog.model import CheckoutOffer
 from bazaar.checkout.addresses import check_country, normalize_country
-from bazaar.checkout.model import Quote
+from bazaar.checkout.quote_parts import Quote
 from bazaar.infra.db import Database
 from bazaar.kernel.errors import ValidationFailed
 

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from bazaar.carts.model import Cart, availability_errors
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.model import CheckoutLine, Discount, Quote, quote
+from bazaar.checkout.model import quote
+from bazaar.checkout.quote_parts import CheckoutLine, Discount, Quote
 from bazaar.checkout.shipping import ShippingRule
 from bazaar.checkout.tax import RateClass, TaxTable, category_rate_classes
 from bazaar.kernel.errors import FieldError, ValidationFailed

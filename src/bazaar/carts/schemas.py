@@ -15,7 +15,7 @@ from bazaar.carts.service import CartView
 from bazaar.carts.shipping_rules import MAX_BANDS, MAX_LABEL, MAX_RULES, RuleInput, RuleKind
 from bazaar.carts.shipping_rules import rule_kind as kind_of
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.model import Adjustment, AdjustmentKind, Quote, QuoteLine, ShippingCharge
+from bazaar.checkout.quote_parts import Adjustment, AdjustmentKind, Quote, QuoteLine, ShippingCharge
 from bazaar.checkout.shipping import ShippingRule, WeightBand
 from bazaar.checkout.tax import RateClass
 from bazaar.http.schemas import MoneyModel, StrictModel

@@ -33,7 +33,7 @@ from bazaar.carts.quotes import (
 )
 from bazaar.carts.quoting import CartPricer, QuoteSettings
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.model import Quote
+from bazaar.checkout.quote_parts import Quote
 from bazaar.identity.model import Principal
 from bazaar.infra.db import Database
 from bazaar.infra.uow import SqlUnitOfWork

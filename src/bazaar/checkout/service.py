@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bazaar.checkout.addresses import Address, clean_address, clean_email
-from bazaar.checkout.model import Quote
 from bazaar.checkout.payment_recording import (
     KnownState,
     PaymentDeclined,
@@ -37,6 +36,7 @@ from bazaar.checkout.payment_recording import (
     RecordedState,
 )
 from bazaar.checkout.ports import CartsPort, InventoryPort, PricingPort, Respond
+from bazaar.checkout.quote_parts import Quote
 from bazaar.identity.model import Principal, Role
 from bazaar.infra.db import Database
 from bazaar.infra.idempotency import Claim, IdempotencyStore, KeyToClaim

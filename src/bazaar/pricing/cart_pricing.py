@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from bazaar.carts.model import Cart
 from bazaar.carts.quoting import FreeShipping, PricedLines
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.model import CheckoutLine, ShippingCharge
+from bazaar.checkout.quote_parts import CheckoutLine, ShippingCharge
 from bazaar.infra.db import Database
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, ValidationFailed

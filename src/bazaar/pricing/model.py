@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bazaar.checkout.model import MAX_QUANTITY
+from bazaar.checkout.quote_parts import MAX_QUANTITY
 from bazaar.kernel.errors import CurrencyMismatch, FieldError, ValidationFailed
 from bazaar.kernel.money import Money
 from bazaar.pricing.coupons import CouponProblem, RejectedCoupon, accept_coupons

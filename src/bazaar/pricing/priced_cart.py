@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bazaar.checkout.model import CheckoutLine, Discount
+from bazaar.checkout.quote_parts import CheckoutLine, Discount
 from bazaar.kernel.errors import ValidationFailed
 from bazaar.kernel.money import Money
 from bazaar.pricing.coupons import RejectedCoupon
