@@ -14,14 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from bazaar.catalog.handlers import LISTS_NAMESPACE, product_namespace
 from bazaar.catalog.listing import ListingParams, attribute_filters
+from bazaar.catalog.offer_schemas import BuyBoxOut, OfferIn, OfferList, OfferOut, OfferUpdate
 from bazaar.catalog.page_prices import price_product
 from bazaar.catalog.priced_pages import priced_json, priced_namespace
 from bazaar.catalog.schemas import (
-    BuyBoxOut,
-    OfferIn,
-    OfferList,
-    OfferOut,
-    OfferUpdate,
     ProductCreate,
     ProductDetailOut,
     ProductOut,

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bazaar.catalog.listing import LabelledFacetValue, ListingPage
+from bazaar.catalog.offer_schemas import AppliedRuleOut
 from bazaar.catalog.page_prices import CardPrice
-from bazaar.catalog.schemas import AppliedRuleOut
 from bazaar.catalog.taxonomy_schemas import stars
 from bazaar.http.schemas import MoneyModel
 from bazaar.search.model import FACET_SAMPLE, RANGE_CHECKS, SearchHit
