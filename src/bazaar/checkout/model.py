@@ -1,8 +1,9 @@
 """The checkout quote: what a cart costs delivered to one country, and why.
 
-Pure Python; the parts a quote is made of are in :mod:`bazaar.checkout.quote_parts`. :func:`quote` applies decided discounts, computes VAT and shipping per
-fulfiller, and explains every amount that is not a plain unit price as an
-:class:`Adjustment`. The order of calculation, which is the contract with the shopper:
+Pure Python; the parts a quote is made of are in :mod:`bazaar.checkout.quote_parts`.
+:func:`quote` applies decided discounts, computes VAT and shipping per fulfiller, and
+explains every amount that is not a plain unit price as an :class:`Adjustment`. The order
+of calculation, which is the contract with the shopper:
 
 1. line subtotal = unit price x quantity;
 2. line discounts, then order discounts, each capped so no line goes below zero; an order
