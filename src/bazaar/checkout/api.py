@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse, Response
 
+from bazaar.checkout.placement import OrderDraft, Placed
 from bazaar.checkout.schemas import OrderCreate
-from bazaar.checkout.service import OrderDraft, Placed
 from bazaar.http.cardguard import reject_card_numbers
 from bazaar.http.deps import ContainerDep, OptionalPrincipal
 from bazaar.http.problems import PROBLEM_JSON, problem_body, status_for

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.checkout.addresses import Address
-from bazaar.checkout.service import OrderDraft
+from bazaar.checkout.placement import OrderDraft
 
 
 class AddressIn(BaseModel):

@@ -19,11 +19,9 @@ or voids an authorization that arrived for an order that meanwhile expired.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -35,6 +33,7 @@ from bazaar.checkout.payment_recording import (
     PaymentRecording,
     RecordedState,
 )
+from bazaar.checkout.placement import Opened, OrderDraft, Placed, hash_token
 from bazaar.checkout.ports import CartsPort, InventoryPort, PricingPort, Respond
 from bazaar.checkout.quote_parts import Quote
 from bazaar.identity.model import Principal, Role
@@ -42,7 +41,6 @@ from bazaar.infra.db import Database
 from bazaar.infra.idempotency import Claim, IdempotencyStore, KeyToClaim
 from bazaar.infra.uow import SqlUnitOfWork
 from bazaar.inventory.allocation import AllocationLine
-from bazaar.inventory.model import Reservation
 from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, ValidationFailed
 from bazaar.kernel.events import Actor
@@ -51,64 +49,17 @@ from bazaar.orders import store as orders_store
 from bazaar.orders.access import require_access
 from bazaar.orders.model import Order, OrderLine, ShippingLine
 from bazaar.orders.service import OrderView
-from bazaar.payments.model import GatewayResult, GatewayStatus, Payment, PaymentStatus
+from bazaar.payments.model import GatewayResult, GatewayStatus, PaymentStatus
 from bazaar.payments.service import PaymentService
 
 __all__ = [
     "CartsPort",
     "CheckoutService",
     "InventoryPort",
-    "Opened",
-    "OrderDraft",
     "PaymentDeclined",
-    "Placed",
     "PricingPort",
     "Respond",
-    "hash_token",
 ]
-
-
-@dataclass(frozen=True)
-class OrderDraft:
-    cart_id: str
-    email: str
-    shipping_address: Address
-    billing_address: Address | None
-    payment_token: str
-
-
-@dataclass(frozen=True)
-class Placed:
-    """What a placement returns: the order id, and the token a guest reads the order with."""
-
-    order_id: str
-    access_token: str | None
-    payment_pending: bool
-    # The order as this placement left it, when it knows all of it (no read-back needed).
-    view: OrderView | None = None
-    # The response for the Idempotency-Key was stored in the transaction that paid, and is
-    # this body (rendered once, for the key and for the answer).
-    responded: bool = False
-    body: Any = None
-
-
-@dataclass(frozen=True)
-class Opened:
-    """What transaction 1 created and wrote, so transaction 2 records without reading."""
-
-    order: Order
-    payment: Payment
-    reservations: tuple[Reservation, ...]
-    claim: Claim  # the Idempotency-Key, holding the order's id
-    guest_token: str | None
-    titles: Mapping[str, str]
-    shipping_address: dict[str, Any]
-    payment_token: str
-    at: datetime
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CheckoutService(PaymentRecording):
