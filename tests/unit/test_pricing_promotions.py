@@ -23,6 +23,7 @@ from bazaar.pricing.promotion_actions import (
     Target,
     TieredSpend,
 )
+from bazaar.pricing.promotion_set import PromotionSet
 from bazaar.pricing.promotions import (
     Conditions,
     Promotion,
@@ -34,7 +35,6 @@ from bazaar.pricing.promotions import (
     percent_of,
 )
 from bazaar.pricing.stacking import (
-    PromotionSet,
     SetAsideReason,
     allocate_minor_units,
     stack_promotions,

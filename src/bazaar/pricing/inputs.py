@@ -17,8 +17,8 @@ from bazaar.kernel.money import Money
 from bazaar.pricing.coupons import EnteredCoupon
 from bazaar.pricing.experiments import Experiment
 from bazaar.pricing.price_lists import PriceBook, PriceList, SalePrice
+from bazaar.pricing.promotion_set import PromotionSet
 from bazaar.pricing.promotions import Promotion
-from bazaar.pricing.stacking import PromotionSet
 
 
 @dataclass(frozen=True)
