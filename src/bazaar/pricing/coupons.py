@@ -19,7 +19,7 @@ from enum import StrEnum
 from random import Random
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
-from bazaar.pricing.price_lists import in_window, window_errors
+from bazaar.pricing.date_windows import in_window, window_errors
 
 # No 0/O, 1/I/L or U: nothing a shopper can misread or mistype, and no accidental words.
 SAFE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import Money
-from bazaar.pricing.price_lists import EffectivePrice, PriceSource, in_window, window_errors
+from bazaar.pricing.date_windows import in_window, window_errors
+from bazaar.pricing.price_lists import EffectivePrice, PriceSource
 from bazaar.pricing.promotions import percent_of
 
 HUNDRED = Decimal(100)

@@ -13,7 +13,7 @@ Pure Python. How one offer's unit price is found, for one quantity, in one conte
    a price, and business customers never pay more than the public sale price.
 
 Date windows everywhere in pricing are half-open: ``starts_at <= now < ends_at``, either
-end optional, both timezone-aware.
+end optional, both timezone-aware (:mod:`bazaar.pricing.date_windows`).
 """
 
 from __future__ import annotations
@@ -26,30 +26,7 @@ from enum import StrEnum
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import Money
-
-# --- date windows, shared by every dated pricing rule -------------------------------------
-
-
-def window_errors(
-    starts_at: datetime | None, ends_at: datetime | None, at: str = ""
-) -> list[FieldError]:
-    """Problems with a date window: naive datetimes, or an end not after the start.
-
-    Field names are ``<at>starts_at`` and ``<at>ends_at``.
-    """
-    errors: list[FieldError] = []
-    for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if moment is not None and (not isinstance(moment, datetime) or moment.utcoffset() is None):
-            errors.append(FieldError(f"{at}{name}", "Must be a timezone-aware datetime", "naive"))
-    if not errors and starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        errors.append(FieldError(f"{at}ends_at", "Must be after starts_at", "before_start"))
-    return errors
-
-
-def in_window(now: datetime, starts_at: datetime | None, ends_at: datetime | None) -> bool:
-    """True when ``starts_at <= now < ends_at`` (a missing end is open)."""
-    return (starts_at is None or starts_at <= now) and (ends_at is None or now < ends_at)
-
+from bazaar.pricing.date_windows import in_window, window_errors
 
 # --- price lists ----------------------------------------------------------------------------
 

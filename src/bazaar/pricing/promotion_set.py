@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bazaar.kernel.errors import ValidationFailed
-from bazaar.pricing.price_lists import in_window
+from bazaar.pricing.date_windows import in_window
 from bazaar.pricing.promotions import Promotion, PromotionLine, Scope
 from bazaar.pricing.stacking import rank_key
 

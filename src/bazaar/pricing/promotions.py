@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from bazaar.kernel.errors import FieldError, ValidationFailed
 from bazaar.kernel.money import Money
-from bazaar.pricing.price_lists import window_errors
+from bazaar.pricing.date_windows import window_errors
 from bazaar.pricing.promotion_actions import (
     HUNDRED,
     Action,
