@@ -14,6 +14,7 @@ from bazaar.bootstrap import Container, build
 from bazaar.carts.api import router as carts_router
 from bazaar.catalog.api import cached_routes
 from bazaar.catalog.api import router as catalog_router
+from bazaar.catalog.taxonomy_api import router as taxonomy_router
 from bazaar.checkout.api import router as checkout_router
 from bazaar.config import Settings
 from bazaar.fees.api import router as fees_router
@@ -98,6 +99,7 @@ def create_app(container: Container, *, run_dispatcher: bool | None = None) -> F
         ops_router,
         identity_router,
         catalog_router,
+        taxonomy_router,
         carts_router,
         checkout_router,
         orders_router,
