@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bazaar.search.facet_counts import add_contributions
 from bazaar.search.model import SearchDocument, document_contributions
-from bazaar.search.writes import add_contributions
 
 _ids = st.sampled_from(["a", "b", "c", "cat_1", "cat_2"])
 _documents = st.builds(

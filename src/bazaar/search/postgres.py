@@ -27,7 +27,7 @@ _TSVECTOR = (
     " || setweight(to_tsvector('simple', u.description), 'D')"
 )
 # One statement for a whole chunk: the rows arrive as one array per field, in the binary format
-# (see writes.insert_many for why not a statement per row, and why binary).
+# (see batched_sql.insert_many for why not a statement per row, and why binary).
 _INSERT = (
     "INSERT INTO search_fts (doc_id, tsv, tags)"
     f" SELECT u.doc_id, {_TSVECTOR}, to_tsvector('simple', u.tags)"

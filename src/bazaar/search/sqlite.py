@@ -8,11 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bazaar.search.batched_sql import executemany
 from bazaar.search.model import FIELD_WEIGHTS, field_tiers
 from bazaar.search.sql_index import SqlSearchIndex
 from bazaar.search.text import MAX_PREFIX_WORDS, TextQuery, prefix_range
 from bazaar.search.typos import scan_candidates
-from bazaar.search.writes import TextRow, executemany
+from bazaar.search.writes import TextRow
 
 # Relevance (model.FIELD_WEIGHTS) is read from the stored tokenised fields of the matching rows
 # only; FTS5's bm25() would first count every document of every word of the query (its IDF),

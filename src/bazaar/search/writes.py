@@ -3,40 +3,28 @@
 Every write is a fixed number of batched statements (``executemany``) per chunk of documents,
 whatever the chunk size: look up existing doc ids, read the facet contributions of the
 documents being replaced, delete their rows, write the new rows, and apply the net change to
-the precomputed facet counts.
+the precomputed facet counts. The counters are kept by :mod:`bazaar.search.facet_counts`, and
+the many-row statements are run by :mod:`bazaar.search.batched_sql`.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bazaar.infra.bulk_insert import copy_rows, insert_rows
-from bazaar.search.model import (
-    ATTRIBUTE_PREFIX,
-    BRAND,
-    CATEGORY,
-    PRICE,
-    ROOT_SCOPE,
-    SELLER,
-    TOTAL,
-    SearchDocument,
-    SortKeys,
-    document_tags,
-    facet_contributions,
-    price_bucket,
-)
+from bazaar.infra.bulk_insert import insert_rows
+from bazaar.search.batched_sql import insert_many
+from bazaar.search.facet_counts import add_contributions, apply_count_deltas, stored_contributions
+from bazaar.search.model import SearchDocument, SortKeys, document_tags, price_bucket
 from bazaar.search.offers import encode_offers
 from bazaar.search.store import CATEGORY_SORT_KEYS, search_documents
 from bazaar.search.text import index_text
 
-_NAMED = re.compile(r":(\w+)")
 CHUNK = 2000  # documents per statement batch; keeps IN lists far below parameter limits
 
 
@@ -92,7 +80,7 @@ def remove_documents(conn: Connection, text: FullText, product_ids: Sequence[str
             continue
         doc_ids = sorted(existing.values())
         deltas = Counter[tuple[str, str, str]]()
-        deltas.subtract(_stored_contributions(conn, doc_ids))
+        deltas.subtract(stored_contributions(conn, doc_ids))
         _delete_rows(conn, text, doc_ids)
         conn.execute(
             sa.text("DELETE FROM search_documents WHERE doc_id IN :ids").bindparams(_ids("ids")),
@@ -116,7 +104,7 @@ def _upsert_chunk(
     if existing:
         # Replaced documents keep their doc id; everything hanging off it is rewritten.
         old_ids = sorted(existing.values())
-        deltas.subtract(_stored_contributions(conn, old_ids))
+        deltas.subtract(stored_contributions(conn, old_ids))
         _delete_rows(conn, text, old_ids)
         conn.execute(
             search_documents.update().where(
@@ -222,65 +210,6 @@ _CATEGORY_ROWS = (
 _CATEGORY_TYPES = (*_ITT, "text", *("bigint" for _ in CATEGORY_SORT_KEYS))
 
 
-def insert_many(
-    conn: Connection,
-    into: str,
-    types: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    suffix: str = "",
-) -> None:
-    """``INSERT INTO <into> VALUES ..`` for every row; ``types`` are the columns' PostgreSQL
-    types, ``suffix`` an ON CONFLICT clause.
-
-    SQLite runs the statement once per row (:func:`executemany_rows`): it is in-process and
-    cheap per statement. PostgreSQL takes plain inserts by ``COPY`` (bulk_insert.copy_rows),
-    and the rows of an ON CONFLICT insert as one array per column in one statement
-    (``unnest``), in the order given: executed row by row, each costs a server round of
-    parse, plan and execute, which on these narrow rows is most of the time of a bulk write.
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        marks = ", ".join("?" * len(types))
-        executemany_rows(conn, f"INSERT INTO {into} VALUES ({marks}){suffix}", rows)
-        return
-    if not suffix and conn.dialect.driver == "psycopg":
-        copy_rows(conn, into, rows)
-        return
-    names = [f"c{i}" for i in range(len(types))]
-    # "%b": psycopg sends the arrays in the binary format, element by element in C; as text
-    # ("%s") it quotes each element in Python, several times the client's CPU for the same values
-    arrays = ", ".join(f"CAST(%b AS {t}[])" for t in types)
-    conn.exec_driver_sql(
-        f"INSERT INTO {into} SELECT {', '.join(names)}"
-        f" FROM unnest({arrays}) WITH ORDINALITY AS u({', '.join(names)}, n)"
-        f" ORDER BY n{suffix}",
-        tuple(list(column) for column in zip(*rows, strict=True)),
-    )
-
-
-def executemany(conn: Connection, statement: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Run ``statement`` (":name" parameters) once per row straight through the driver.
-
-    The hot bulk path skips SQLAlchemy's per-row parameter processing, which costs more than
-    the database's work for these narrow rows; values must be plain str/int/None.
-    """
-    if not rows:
-        return
-    if conn.dialect.paramstyle == "pyformat":
-        statement = _NAMED.sub(r"%(\1)s", statement)
-    conn.exec_driver_sql(statement, list(rows))
-
-
-def executemany_rows(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """:func:`executemany` for positional rows ("?" parameters): cheaper to build and bind."""
-    if not rows:
-        return
-    if conn.dialect.paramstyle == "pyformat":
-        statement = statement.replace("?", "%s")
-    conn.exec_driver_sql(statement, list(rows))
-
-
 def _delete_rows(conn: Connection, text: FullText, doc_ids: Sequence[int]) -> None:
     text.delete_text(conn, doc_ids)
     for table in ("search_doc_categories", "search_doc_sellers", "search_doc_attributes"):
@@ -288,117 +217,3 @@ def _delete_rows(conn: Connection, text: FullText, doc_ids: Sequence[int]) -> No
             sa.text(f"DELETE FROM {table} WHERE doc_id IN :ids").bindparams(_ids("ids")),
             {"ids": list(doc_ids)},
         )
-
-
-def _stored_contributions(
-    conn: Connection, doc_ids: Sequence[int]
-) -> Iterable[tuple[str, str, str]]:
-    """What the stored documents ``doc_ids`` add to the facet counts (to take it back)."""
-    rows: Sequence[Any] = conn.execute(
-        sa.text(
-            "SELECT doc_id, 'd' AS kind, brand_id AS a, NULL AS b, price AS p"
-            " FROM search_documents WHERE doc_id IN :ids"
-            " UNION ALL SELECT doc_id, 'c', category_id, parent_id, NULL"
-            " FROM search_doc_categories WHERE doc_id IN :ids"
-            " UNION ALL SELECT doc_id, 's', seller_id, NULL, NULL"
-            " FROM search_doc_sellers WHERE doc_id IN :ids"
-            " UNION ALL SELECT doc_id, 'a', name, value, NULL"
-            " FROM search_doc_attributes WHERE doc_id IN :ids"
-        ).bindparams(_ids("ids")),
-        {"ids": list(doc_ids)},
-    ).all()
-    brand: dict[int, str | None] = {}
-    price: dict[int, int | None] = {}
-    parents: dict[int, dict[str, str]] = defaultdict(dict)
-    sellers: dict[int, list[str]] = defaultdict(list)
-    attributes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for doc_id, kind, a, b, p in rows:
-        if kind == "d":
-            brand[doc_id], price[doc_id] = a, p
-        elif kind == "c":
-            parents[doc_id][b] = a  # parent -> child: the chain is walked from the root ("")
-        elif kind == "s":
-            sellers[doc_id].append(a)
-        else:
-            attributes[doc_id][a].append(b)
-    for doc_id in brand:
-        chain, child = [], parents[doc_id].get("")
-        while child is not None:
-            chain.append(child)
-            child = parents[doc_id].get(child)
-        yield from facet_contributions(
-            category_ids=chain,
-            brand_id=brand[doc_id],
-            seller_ids=sellers[doc_id],
-            price=price[doc_id],
-            attributes=attributes[doc_id],
-        )
-
-
-def add_contributions(
-    deltas: Counter[tuple[str, str, str]], docs: Iterable[SearchDocument]
-) -> None:
-    """Add what ``docs`` contribute to the facet counts (model.facet_contributions) to ``deltas``.
-
-    The same counters as summing ``document_contributions`` over the documents, counted a
-    scope at a time: a document's (facet, value) pairs are the same in each scope of its
-    category chain but the "category" one, so they are built once per document instead of
-    once per scope, and counted by ``Counter.update`` in C.
-    """
-    by_scope: defaultdict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
-    for doc in docs:
-        pairs = [(TOTAL, "")]
-        if doc.brand_id is not None:
-            pairs.append((BRAND, doc.brand_id))
-        pairs += [(SELLER, s) for s in dict.fromkeys(doc.seller_ids)]
-        if doc.price is not None:
-            pairs.append((PRICE, price_bucket(doc.price) or ""))
-        for name, values in doc.attributes.items():
-            facet = ATTRIBUTE_PREFIX + name
-            if len(values) == 1:
-                pairs.append((facet, values[0]))
-            else:
-                pairs += [(facet, v) for v in dict.fromkeys(values)]
-        scope = ROOT_SCOPE
-        for category_id in doc.category_ids:
-            counts = by_scope[scope]
-            counts.update(pairs)
-            counts[CATEGORY, category_id] += 1
-            scope = category_id
-        by_scope[scope].update(pairs)
-    for scope, counts in by_scope.items():
-        for (facet, value), n in counts.items():
-            deltas[scope, facet, value] += n
-
-
-_ADD_COUNT = (
-    " ON CONFLICT (scope, facet, value)"
-    " DO UPDATE SET count = search_facet_counts.count + excluded.count"
-)
-_DROP_ZERO = (
-    "DELETE FROM search_facet_counts WHERE scope = ? AND facet = ? AND value = ? AND count = 0"
-)
-_DROP_ZERO_PG = (
-    "DELETE FROM search_facet_counts f"
-    " USING unnest(CAST(%b AS text[]), CAST(%b AS text[]), CAST(%b AS text[])) AS u(s, k, v)"
-    " WHERE f.scope = u.s AND f.facet = u.k AND f.value = u.v AND f.count = 0"
-)
-
-
-def apply_count_deltas(conn: Connection, deltas: Counter[tuple[str, str, str]]) -> None:
-    """Add ``deltas`` to the precomputed counts, dropping counters that reach zero."""
-    # Sorted, so concurrent writers (PostgreSQL) lock counter rows in one global order and
-    # queue behind each other instead of deadlocking.
-    changed = sorted((*key, n) for key, n in deltas.items() if n != 0)
-    insert_many(
-        conn, "search_facet_counts (scope, facet, value, count)", _COUNT_TYPES, changed, _ADD_COUNT
-    )
-    dropped = [(s, f, v) for s, f, v, n in changed if n < 0]
-    if dropped and conn.dialect.name == "postgresql":
-        columns = tuple(list(column) for column in zip(*dropped, strict=True))
-        conn.exec_driver_sql(_DROP_ZERO_PG, columns)
-    else:
-        executemany_rows(conn, _DROP_ZERO, dropped)
-
-
-_COUNT_TYPES = ("text", "text", "text", "bigint")
