@@ -28,6 +28,7 @@ from bazaar.orders import returns_store as _returns  # noqa: F401
 from bazaar.orders import store as _orders  # noqa: F401
 from bazaar.payments import store as _payments  # noqa: F401
 from bazaar.pricing import admin_store as _pricing_admin  # noqa: F401
+from bazaar.pricing import experiment_store as _pricing_experiments  # noqa: F401
 from bazaar.pricing import store as _pricing  # noqa: F401
 from bazaar.search import store as _search  # noqa: F401
 from bazaar.sellers import member_store as _seller_members  # noqa: F401

@@ -18,7 +18,7 @@ from bazaar.bootstrap import Container
 from bazaar.catalog.model import Product
 from bazaar.kernel.clock import SystemClock
 from bazaar.kernel.money import Money
-from bazaar.pricing import admin_store, store
+from bazaar.pricing import experiment_store, store
 from bazaar.pricing.experiment_stats import (
     student_t_critical,
     student_t_two_sided_p,
@@ -154,12 +154,12 @@ def test_results_count_exposed_units_their_orders_and_compare_with_the_control(
     with container.db.write() as conn:
         for variant, units in (("control", control), ("lower", lower)):
             for unit, orders in units.items():
-                assert admin_store.record_exposure(conn, experiment_id, variant, unit, now)
+                assert experiment_store.record_exposure(conn, experiment_id, variant, unit, now)
                 for n, revenue in enumerate(orders):
                     _conversion(conn, experiment_id, variant, unit, f"ord_{unit}_{n}", revenue)
         # a unit seen twice counts once; an order without an exposure, or in another
         # currency, counts for nothing
-        assert not admin_store.record_exposure(conn, experiment_id, "lower", "c1", now)
+        assert not experiment_store.record_exposure(conn, experiment_id, "lower", "c1", now)
         _conversion(conn, experiment_id, "control", "ghost", "ord_ghost", 99_999)
         _conversion(conn, experiment_id, "lower", "l2", "ord_usd", 5000, "USD")
 

@@ -28,8 +28,8 @@ from bazaar.kernel.clock import Clock
 from bazaar.kernel.errors import Conflict, FieldError, ValidationFailed
 from bazaar.kernel.money import Money
 from bazaar.pricing import store
-from bazaar.pricing.admin_store import record_exposure
 from bazaar.pricing.coupons import Coupon, CouponProblem, EnteredCoupon, normalise_code
+from bazaar.pricing.experiment_store import record_exposure
 from bazaar.pricing.experiments import Exposure
 from bazaar.pricing.model import (
     PricedCart,

@@ -24,9 +24,10 @@ from bazaar.kernel.errors import Conflict, FieldError, NotFound, ValidationFaile
 from bazaar.kernel.events import Actor
 from bazaar.kernel.ids import new_id
 from bazaar.kernel.money import Money
-from bazaar.pricing import admin_store, events, store
-from bazaar.pricing.admin_store import RuleKind, RuleRow, RunRow
+from bazaar.pricing import admin_store, events, experiment_store, store
+from bazaar.pricing.admin_store import RuleKind, RuleRow
 from bazaar.pricing.experiment_stats import VariantResult, VariantStats, experiment_results
+from bazaar.pricing.experiment_store import RunRow
 from bazaar.pricing.ports import CatalogLookups, unknown_ids
 from bazaar.pricing.rules import RulesCache
 from bazaar.pricing.schemas import ExperimentIn, collect
@@ -83,7 +84,7 @@ class ExperimentAdmin:
             admin_store.insert_rule(
                 uow.conn, experiment_id, RuleKind.EXPERIMENT, definition, now, active=False
             )
-            admin_store.insert_run(uow.conn, experiment_id)
+            experiment_store.insert_run(uow.conn, experiment_id)
             uow.record(
                 events.ExperimentCreated(
                     experiment_id=experiment_id, name=body.name, definition=definition
@@ -96,7 +97,7 @@ class ExperimentAdmin:
         principal.require_role(Role.OPERATOR, Role.REVIEWER)
         with self._db.read() as conn:
             rule = admin_store.get_rule(conn, RuleKind.EXPERIMENT, experiment_id)
-            run = admin_store.runs(conn, [experiment_id]).get(experiment_id)
+            run = experiment_store.runs(conn, [experiment_id]).get(experiment_id)
         if rule is None or run is None:
             raise NotFound("No such experiment")
         return ExperimentView(rule, run)
@@ -104,7 +105,7 @@ class ExperimentAdmin:
     def views(self, rules: Sequence[RuleRow]) -> list[ExperimentView]:
         """Experiments with their runs, one query for all."""
         with self._db.read() as conn:
-            found = admin_store.runs(conn, [r.id for r in rules])
+            found = experiment_store.runs(conn, [r.id for r in rules])
         return [ExperimentView(rule, found[rule.id]) for rule in rules]
 
     def start(self, principal: Principal, experiment_id: str) -> ExperimentView:
@@ -125,7 +126,7 @@ class ExperimentAdmin:
         now = self._clock.now()
         running = to_status == "running"
         with self._uow(principal.actor) as uow:
-            if not admin_store.move_run(
+            if not experiment_store.move_run(
                 uow.conn, experiment_id, from_status=from_status, to_status=to_status, now=now
             ):
                 raise Conflict(f"Only a {from_status} experiment can be {to_status}")
@@ -156,7 +157,7 @@ class ExperimentAdmin:
         currency = currency or self._currency
         Money.zero(currency)  # 422 on ``currency`` when unknown
         with self._db.read() as conn:
-            counts = admin_store.variant_counts(conn, experiment_id, currency)
+            counts = experiment_store.variant_counts(conn, experiment_id, currency)
         known = {v.id for v in experiment.variants}
         stats = [
             VariantStats(

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictInt
 
 from bazaar.http.schemas import StrictModel
-from bazaar.pricing.admin_store import RuleRow, RunRow
+from bazaar.pricing.admin_store import RuleRow
+from bazaar.pricing.experiment_store import RunRow
 from bazaar.pricing.experiments import Experiment, Variant
 from bazaar.pricing.schemas.fields import Code, Ids, Label, Moment, Percent, RuleMeta, id_set
 
