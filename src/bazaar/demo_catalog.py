@@ -13,7 +13,8 @@ from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import CategoryDraft, OfferDraft, ProductDraft
 from bazaar.catalog.model import RETAILER, VariantDraft
 from bazaar.catalog.seeding import FulfillerSpec
-from bazaar.catalog.synthetic import RETAILER_NAME, gs1_check_digit
+from bazaar.catalog.synthetic import gs1_check_digit
+from bazaar.catalog.synthetic_world import RETAILER_NAME
 from bazaar.kernel.money import Money
 
 NORTHWIND = "sel_01hz8hh5z84tff59tdwh9edd1r"

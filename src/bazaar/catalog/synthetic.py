@@ -3,8 +3,8 @@
 Used by ``bazaar demo --products N`` and the catalog benchmarks. Everything is deterministic:
 
 * the **world** (a three-level category tree whose leaves declare attributes, about 2,000
-  brands, the sellers) is the same in every synthetic catalog, so catalogs made with
-  different seeds can share one database;
+  brands, the sellers; see :mod:`bazaar.catalog.synthetic_world`) is the same in every
+  synthetic catalog, so catalogs made with different seeds can share one database;
 * **product** ``i`` of seed ``s`` depends on ``(s, i)`` only, so a catalog can be generated in
   any batch size, and extended or resumed from any index.
 
@@ -21,68 +21,35 @@ import math
 import random
 from bisect import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Generic, TypeVar
 
-from bazaar.catalog.attributes import AttributeDef, AttributeType, AttributeValue
-from bazaar.catalog.drafts import CategoryDraft, OfferDraft, ProductDraft
-from bazaar.catalog.model import RETAILER, VariantDraft, slugify
+from bazaar.catalog.attributes import AttributeType, AttributeValue
+from bazaar.catalog.drafts import OfferDraft, ProductDraft
+from bazaar.catalog.model import RETAILER, VariantDraft
 from bazaar.catalog.synthetic_words import (
     ADJECTIVES,
-    BRAND_ENDS,
-    BRAND_STARTS,
-    BRAND_SUFFIXES,
     DEPARTMENTS,
     FEATURES,
     MODEL_ENDS,
     MODEL_STARTS,
     PRAISE,
-    SELLER_FIRST,
-    SELLER_SECOND,
     SENTENCES,
     USES,
-    Department,
-    Measure,
+)
+from bazaar.catalog.synthetic_world import (
+    WORLD_SEED,
+    Leaf,
+    SyntheticBrand,
+    make_brands,
+    make_category_tree,
+    make_fulfillers,
 )
 from bazaar.kernel.money import Money
 
-WORLD_SEED = 20_240_601  # the category tree, brands and sellers are the same for every seed
 MAX_PRODUCTS = 25_000_000  # product serials must fit the 8-digit GTIN item reference / 4
-RETAILER_NAME = "Bazaar Retail"
-# GS1 prefixes of member organisations (GTIN-13 starts with one): 40-44 Germany, 50 UK, ...
-GS1_PREFIXES = (40, 41, 42, 43, 44, 50, 76, 87, 30, 31, 32, 33, 80, 81, 84, 73, 57, 70, 90, 64)
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # the id alphabet (kernel.ids)
-_SELLER_EPOCH_MS = 1_717_200_000_000  # 2024-06-01: when the synthetic sellers "joined"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A leaf category: where products live, what they declare, what they cost."""
-
-    path: str
-    department: Department
-    nouns: tuple[str, ...]
-    attributes: tuple[AttributeDef, ...]
-    option: str | None  # the enum a product's variants differ in, if any
-    price: int  # median price, minor units
-
-
-@dataclass(frozen=True)
-class SyntheticBrand:
-    name: str
-    slug: str
-    departments: tuple[int, ...]  # indexes into DEPARTMENTS
-    gs1_prefix: int
-
-
-@dataclass(frozen=True)
-class SyntheticFulfiller:
-    id: str  # "retailer" or a "sel_…" id
-    name: str
-    rating: int | None  # tenths of a star
 
 
 def gs1_check_digit(body: str) -> str:
@@ -93,16 +60,6 @@ def gs1_check_digit(body: str) -> str:
     odd, even = digits[-1::-2], digits[-2::-2]
     total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
     return str((10 - total % 10) % 10)
-
-
-def seller_id(serial: int, rng: random.Random) -> str:
-    """A well-formed, time-sortable ``sel_…`` id from a fixed clock and ``rng``."""
-    value = ((_SELLER_EPOCH_MS + serial) << 80) | rng.getrandbits(80)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return "sel_" + "".join(reversed(chars))
 
 
 def _zipf(n: int, s: float) -> list[float]:
@@ -134,9 +91,9 @@ class SyntheticCatalog:
         self.currency = currency
         self.sku_prefix = f"SYN{seed}-"
         world = random.Random(WORLD_SEED)
-        self.categories, self.leaves = _taxonomy(world)
-        self.brands = _brands(world, brands)
-        self.fulfillers = _fulfillers(world, sellers)
+        self.categories, self.leaves = make_category_tree(world)
+        self.brands = make_brands(world, brands)
+        self.fulfillers = make_fulfillers(world, sellers)
         self._leaf_picker = _Picker(self.leaves, [world.lognormvariate(0, 1) for _ in self.leaves])
         self._department_of = {
             leaf.path: DEPARTMENTS.index(leaf.department) for leaf in self.leaves
@@ -367,94 +324,3 @@ def _round_number(value: float) -> int:
         return max(1, round(value))
     magnitude = 10 ** (int(math.log10(value)) - 1)
     return int(round(value / magnitude) * magnitude)
-
-
-# --- the world ---------------------------------------------------------------------------------
-
-
-def _slug(name: str) -> str:
-    return slugify(name.replace("'", ""))
-
-
-def _leaf_attributes(rng: random.Random, department: Department) -> tuple[AttributeDef, ...]:
-    """What a leaf declares: its department's enums, one or two numbers, one or two flags."""
-    defs: list[AttributeDef] = []
-    for i, (name, values) in enumerate(department.enums):
-        if i > 0 and rng.random() < 0.2:
-            continue
-        required = rng.random() < (0.7 if i == 0 else 0.25)
-        defs.append(AttributeDef(name, AttributeType.ENUM, required, values))
-    measures: list[Measure] = rng.sample(
-        department.measures, min(len(department.measures), 1 + (rng.random() < 0.3))
-    )
-    defs += [
-        AttributeDef(m.name, AttributeType.NUMBER, rng.random() < 0.2, unit=m.unit)
-        for m in measures
-    ]
-    flags = rng.sample(department.flags, min(len(department.flags), rng.randint(1, 2)))
-    defs += [AttributeDef(f, AttributeType.BOOLEAN, rng.random() < 0.1) for f in flags]
-    return tuple(defs)
-
-
-def _taxonomy(rng: random.Random) -> tuple[list[CategoryDraft], list[Leaf]]:
-    """Departments > subcategories > "<qualifier> <subcategory>" leaves, parents first."""
-    drafts: list[CategoryDraft] = []
-    leaves: list[Leaf] = []
-    for department in DEPARTMENTS:
-        root = _slug(department.name)
-        drafts.append(CategoryDraft(department.name, root))
-        price_factors = {name: rng.lognormvariate(0, 0.5) for name, _ in department.subcategories}
-        for sub_name, nouns in department.subcategories:
-            sub = _slug(sub_name)
-            drafts.append(CategoryDraft(sub_name, sub, parent=root))
-            fan_out = rng.randint(min(8, len(department.qualifiers)), len(department.qualifiers))
-            for qualifier in rng.sample(department.qualifiers, fan_out):
-                name = f"{qualifier} {sub_name[0].lower()}{sub_name[1:]}"
-                attributes = _leaf_attributes(rng, department)
-                declared = {d.name for d in attributes}
-                option = next((o for o in department.options if o in declared), None)
-                drafts.append(CategoryDraft(name, _slug(name), f"{root}/{sub}", attributes))
-                leaves.append(
-                    Leaf(
-                        path=f"{root}/{sub}/{_slug(name)}",
-                        department=department,
-                        nouns=nouns,
-                        attributes=attributes,
-                        option=option,
-                        price=int(department.price * price_factors[sub_name]),
-                    )
-                )
-    return drafts, leaves
-
-
-def _brands(rng: random.Random, count: int) -> list[SyntheticBrand]:
-    names = [
-        a + b.lower() + s for a in BRAND_STARTS for b in BRAND_ENDS for s in BRAND_SUFFIXES[:1]
-    ]
-    rng.shuffle(names)
-    brands: list[SyntheticBrand] = []
-    seen: set[str] = set()
-    for name in names:
-        name = name + rng.choice(BRAND_SUFFIXES)
-        slug = _slug(name)
-        if slug in seen:
-            continue
-        seen.add(slug)
-        spread = 1 if rng.random() < 0.6 else 2 if rng.random() < 0.7 else 3
-        departments = tuple(sorted(rng.sample(range(len(DEPARTMENTS)), spread)))
-        brands.append(SyntheticBrand(name, slug, departments, rng.choice(GS1_PREFIXES)))
-        if len(brands) == count:
-            break
-    return brands
-
-
-def _fulfillers(rng: random.Random, count: int) -> list[SyntheticFulfiller]:
-    names = [f"{a} {b}" for a in SELLER_FIRST for b in SELLER_SECOND]
-    rng.shuffle(names)
-    sellers = [
-        SyntheticFulfiller(
-            seller_id(i, rng), names[i], rng.choice((None, *range(30, 50))) if i else 47
-        )
-        for i in range(count)
-    ]
-    return [SyntheticFulfiller(RETAILER, RETAILER_NAME, 45), *sellers]
