@@ -27,17 +27,10 @@ from typing import Generic, TypeVar
 from bazaar.catalog.attributes import AttributeType, AttributeValue
 from bazaar.catalog.drafts import OfferDraft, ProductDraft
 from bazaar.catalog.model import RETAILER, VariantDraft
-from bazaar.catalog.synthetic_words import (
-    ADJECTIVES,
-    DEPARTMENTS,
-    FEATURES,
-    MODEL_ENDS,
-    MODEL_STARTS,
-    PRAISE,
-    SENTENCES,
-    USES,
-)
+from bazaar.catalog.synthetic_copy import ADJECTIVES, FEATURES, PRAISE, SENTENCES, USES
+from bazaar.catalog.synthetic_names import MODEL_ENDS, MODEL_STARTS
 from bazaar.catalog.synthetic_world import (
+    DEPARTMENTS,
     WORLD_SEED,
     Leaf,
     SyntheticBrand,

@@ -15,17 +15,21 @@ from dataclasses import dataclass
 from bazaar.catalog.attributes import AttributeDef, AttributeType
 from bazaar.catalog.drafts import CategoryDraft
 from bazaar.catalog.model import RETAILER, slugify
-from bazaar.catalog.synthetic_words import (
+from bazaar.catalog.synthetic_departments import Department, Measure
+from bazaar.catalog.synthetic_fashion import APPAREL, BAGS, BEAUTY, SHOES
+from bazaar.catalog.synthetic_home import GARDEN, HOME, KITCHEN
+from bazaar.catalog.synthetic_leisure import ELECTRONICS, SPORTS, TOYS
+from bazaar.catalog.synthetic_names import (
     BRAND_ENDS,
     BRAND_STARTS,
     BRAND_SUFFIXES,
-    DEPARTMENTS,
     SELLER_FIRST,
     SELLER_SECOND,
-    Department,
-    Measure,
 )
 
+# The top of the category tree. The order is part of the world: brands name departments by
+# index, and every draw after the tree's depends on it, so reordering changes every catalog.
+DEPARTMENTS = (APPAREL, SHOES, BAGS, KITCHEN, HOME, ELECTRONICS, SPORTS, BEAUTY, TOYS, GARDEN)
 WORLD_SEED = 20_240_601  # the category tree, brands and sellers are the same for every seed
 RETAILER_NAME = "Bazaar Retail"
 # GS1 prefixes of member organisations (GTIN-13 starts with one): 40-44 Germany, 50 UK, ...
