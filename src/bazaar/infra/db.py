@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
 
@@ -230,6 +231,19 @@ class Database:
         self.engine.dispose()
         if self._write_turn is not None:
             self._write_turn.close()
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    """``INSERT`` into ``table`` built for ``conn``'s dialect, so that ``on_conflict_do_*``
+    and ``returning`` are available.
+
+    ON CONFLICT is spelled the same on both engines, but SQLAlchemy builds it per dialect.
+    Whether a row was inserted is read from RETURNING: an INSERT's rowcount is not reported
+    by every driver (psycopg through SQLAlchemy answers -1).
+    """
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def violates_unique(exc: sa.exc.IntegrityError, table: str, column: str) -> bool:

@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bazaar.infra.db import dialect_insert
 from bazaar.inventory.store import (
-    dialect_insert,
     stock_sync_keys,
     stock_sync_sequences,
     stock_sync_sources,

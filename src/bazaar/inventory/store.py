@@ -18,10 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bazaar.infra.db import IdColumn, UtcDateTime, metadata
+from bazaar.infra.db import IdColumn, UtcDateTime, dialect_insert, metadata
 from bazaar.inventory.model import StockLevel, Warehouse
 
 warehouses = sa.Table(
@@ -112,15 +111,6 @@ stock_sync_keys = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index(None, "created_at"),
 )
-
-
-def dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    # ON CONFLICT is spelled the same on both engines, but SQLAlchemy builds it per dialect.
-    # Whether a row was inserted is read from RETURNING: an INSERT's rowcount is not
-    # reported by every driver (psycopg through SQLAlchemy answers -1).
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def in_chunks(values: Iterable[str], size: int = 1000) -> list[list[str]]:

@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bazaar.infra.db import dialect_insert
 from bazaar.pricing.store import (
     coupons,
     customer_group_members,
@@ -24,13 +24,6 @@ from bazaar.pricing.store import (
     pricing_rules,
     promotion_budgets,
 )
-
-
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
 
 # --- rule rows ---------------------------------------------------------------------------------
 
@@ -185,7 +178,7 @@ def set_budget(conn: Connection, promotion_id: str, currency: str, amount: int) 
     )
     if changed.rowcount == 1:
         return True
-    statement = _insert(conn, b).values(
+    statement = dialect_insert(conn, b).values(
         promotion_id=promotion_id, currency=currency, budget=amount, spent=0
     )
     inserted = statement.on_conflict_do_nothing(index_elements=["promotion_id"])
@@ -207,7 +200,7 @@ def insert_coupons(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[s
     if not rows:
         return set()
     c = coupons
-    statement = _insert(conn, c).on_conflict_do_nothing(index_elements=["code"])
+    statement = dialect_insert(conn, c).on_conflict_do_nothing(index_elements=["code"])
     inserted: set[str] = set()
     for start in range(0, len(rows), 1000):
         chunk = [{**row, "uses": 0} for row in rows[start : start + 1000]]
@@ -245,7 +238,7 @@ def list_coupons(
 
 def insert_group(conn: Connection, code: str, name: str, now: datetime) -> bool:
     """False when the code is taken."""
-    statement = _insert(conn, customer_groups).values(code=code, name=name, created_at=now)
+    statement = dialect_insert(conn, customer_groups).values(code=code, name=name, created_at=now)
     inserted = statement.on_conflict_do_nothing(index_elements=["code"])
     return conn.execute(inserted.returning(customer_groups.c.code)).first() is not None
 
@@ -274,7 +267,7 @@ def set_member(conn: Connection, customer_id: str, group_code: str | None, now: 
     if group_code is None:
         conn.execute(m.delete().where(m.c.customer_id == customer_id))
         return
-    statement = _insert(conn, m).values(
+    statement = dialect_insert(conn, m).values(
         customer_id=customer_id, group_code=group_code, updated_at=now
     )
     conn.execute(

@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bazaar.infra.db import UtcDateTime, metadata
+from bazaar.infra.db import UtcDateTime, dialect_insert, metadata
 from bazaar.pricing.store import experiment_conversions, experiment_exposures
 
 experiment_runs = sa.Table(
@@ -32,12 +31,6 @@ experiment_runs = sa.Table(
     sa.Column("stopped_at", UtcDateTime(), nullable=True),
     sa.CheckConstraint("status IN ('draft', 'running', 'stopped')", name="status_known"),
 )
-
-
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 @dataclass(frozen=True)
@@ -78,7 +71,7 @@ def record_exposure(
     conn: Connection, experiment_id: str, variant_id: str, unit_id: str, now: datetime
 ) -> bool:
     """A unit saw a variant; only its first sighting counts. False when already counted."""
-    statement = _insert(conn, experiment_exposures).values(
+    statement = dialect_insert(conn, experiment_exposures).values(
         experiment_id=experiment_id, unit_id=unit_id, variant_id=variant_id, first_seen_at=now
     )
     # RETURNING, not rowcount: PostgreSQL reports no row count for INSERT ... ON CONFLICT here.

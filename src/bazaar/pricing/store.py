@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bazaar.infra.db import Json, UtcDateTime, metadata
+from bazaar.infra.db import Json, UtcDateTime, dialect_insert, metadata
 from bazaar.kernel.money import Money
 
 customer_groups = sa.Table(
@@ -146,12 +145,6 @@ experiment_conversions = sa.Table(
 )
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 # --- the rules' version ------------------------------------------------------------------------
 
 
@@ -164,7 +157,7 @@ def rules_version(conn: Connection) -> int:
 
 def bump_rules_version(conn: Connection) -> None:
     """Mark every process's compiled rules stale; call in the transaction of the change."""
-    statement = _insert(conn, pricing_rules_version).values(id=1, version=1)
+    statement = dialect_insert(conn, pricing_rules_version).values(id=1, version=1)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=["id"], set_={"version": pricing_rules_version.c.version + 1}
@@ -258,7 +251,7 @@ def redeem_coupon(
             .where(c.c.code == code)
             .scalar_subquery()
         )
-        statement = _insert(conn, u).values(code=code, customer_id=customer_id, uses=1)
+        statement = dialect_insert(conn, u).values(code=code, customer_id=customer_id, uses=1)
         bumped = statement.on_conflict_do_update(
             index_elements=["code", "customer_id"],
             set_={"uses": u.c.uses + 1},
@@ -297,7 +290,7 @@ def record_conversion(
     now: datetime,
 ) -> None:
     """An order placed by a unit exposed to ``variant_id``; once per (experiment, order)."""
-    statement = _insert(conn, experiment_conversions).values(
+    statement = dialect_insert(conn, experiment_conversions).values(
         experiment_id=experiment_id,
         order_id=order_id,
         unit_id=unit_id,
