@@ -23,7 +23,7 @@ from bazaar.carts.quoting import (
     price_cart,
 )
 from bazaar.catalog.model import CheckoutOffer
-from bazaar.checkout.addresses import check_country, normalize_country
+from bazaar.checkout.addresses import clean_country
 from bazaar.checkout.quote_parts import Quote
 from bazaar.infra.db import Database
 from bazaar.kernel.errors import ValidationFailed
@@ -109,10 +109,3 @@ class CartQuotes:
             free_shipping=priced.free_shipping,
         )
         return CartQuote(quote, offers, priced)
-
-
-def clean_country(value: str) -> str:
-    """``value`` as an ISO country code; 422 on ``country`` when it is not one."""
-    if errors := check_country(value, "country"):
-        raise ValidationFailed("The country is not valid", errors=errors)
-    return normalize_country(value)

@@ -29,10 +29,10 @@ from bazaar.carts.quotes import (
     CartQuotes,
     CouponDirectory,
     OfferSource,
-    clean_country,
 )
 from bazaar.carts.quoting import CartPricer, QuoteSettings
 from bazaar.catalog.model import CheckoutOffer
+from bazaar.checkout.addresses import clean_country
 from bazaar.checkout.quote_parts import Quote
 from bazaar.identity.model import Principal
 from bazaar.infra.db import Database

@@ -203,6 +203,13 @@ def check_country(country: str, field: str) -> list[FieldError]:
     return []
 
 
+def clean_country(value: str, field: str = "country") -> str:
+    """Return the normalised country code, or raise ``ValidationFailed`` on ``field``."""
+    if errors := check_country(value, field):
+        raise ValidationFailed("The country is not valid", errors=errors)
+    return normalize_country(value)
+
+
 def check_postcode(country: str, postcode: str, field: str) -> list[FieldError]:
     """Errors for a postcode that does not fit ``country`` (which must itself be valid)."""
     country = normalize_country(country)
